@@ -1,0 +1,1 @@
+"""The hand-written asynchronous I/O layer: transport, client and resources."""

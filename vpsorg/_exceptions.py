@@ -1,0 +1,367 @@
+"""Every error vpsorg raises, in one tree.
+
+::
+
+    VPSOrgError
+     ├── ConfigurationError          (also ValueError)  bad client settings, e.g. no token
+     ├── InvalidInputError           (also ValueError)  rejected before any request was sent
+     ├── APIResponseValidationError                     the body is not what the API promises
+     │    └── ResponseTooLargeError                     the body is larger than the cap
+     ├── APIStatusError                                 the API answered with an error status
+     │    ├── BadRequestError            400
+     │    ├── AuthenticationError        401
+     │    ├── PaymentRequiredError       402
+     │    ├── NotFoundError              404
+     │    ├── RateLimitError             429
+     │    └── InternalServerError        5xx
+     ├── APIConnectionError                             no usable answer from the network
+     │    ├── APITimeoutError                           the request took too long
+     │    └── OutcomeUnknownError                       a non-idempotent request may have acted
+     ├── WaitTimeoutError            (also TimeoutError) a server did not reach a state in time
+     └── BulkOperationError                             one or more items of a bulk call failed
+
+Nothing here holds the API token: messages are built from status codes, URLs without
+credentials and the first bytes of response bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Outcome, Server
+
+__all__ = [
+    "VPSOrgError",
+    "ConfigurationError",
+    "InvalidInputError",
+    "APIResponseValidationError",
+    "ResponseTooLargeError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PaymentRequiredError",
+    "NotFoundError",
+    "RateLimitError",
+    "InternalServerError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "OutcomeUnknownError",
+    "WaitTimeoutError",
+    "BulkOperationError",
+    "status_error_class",
+]
+
+_SNIPPET_CHARS = 200
+
+
+def body_snippet(body: object, limit: int = _SNIPPET_CHARS) -> str:
+    """Return a short, single-line rendering of a response body for messages."""
+    if body is None or body == b"" or body == "":
+        return "<empty body>"
+    if isinstance(body, bytes):
+        text = body[: limit * 4].decode("utf-8", errors="replace")
+    elif isinstance(body, str):
+        text = body
+    else:
+        text = repr(body)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return text
+
+
+class VPSOrgError(Exception):
+    """The root of every error raised by vpsorg.
+
+    Catch this to handle anything the SDK can raise, from bad input to network failures.
+    """
+
+
+class ConfigurationError(VPSOrgError, ValueError):
+    """The client was configured in a way that cannot work (no token, a bad URL, ...)."""
+
+
+class InvalidInputError(VPSOrgError, ValueError):
+    """An argument was rejected before any request left the machine.
+
+    Attributes:
+        field: the name of the offending parameter.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class APIResponseValidationError(VPSOrgError):
+    """The API answered, but the body is not what the reference promises.
+
+    Raised for an HTML page where JSON was due, truncated JSON, a wrong shape or an empty
+    body. The message names the HTTP status and the start of the body.
+
+    Attributes:
+        status_code: the HTTP status of the response.
+        body: the raw body (bytes), possibly cut at the size cap.
+        method: the HTTP method of the request.
+        url: the URL of the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        where = f" for {method} {url}" if method else ""
+        super().__init__(
+            f"{message}{where} (HTTP {status_code}; body starts: {body_snippet(body)!r})"
+        )
+        self.status_code = status_code
+        self.body = body
+        self.method = method
+        self.url = url
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """The response body exceeded the client's size cap and was not read further."""
+
+
+class APIStatusError(VPSOrgError):
+    """The API answered with an error status (4xx or 5xx).
+
+    Attributes:
+        status_code: the HTTP status.
+        message: the server's explanation (from ``detail``, ``message`` or ``error``), or
+            a summary of per-field errors, or the start of a non-JSON body.
+        body: the decoded JSON body when there was one, else the raw text.
+        request_id: the server's request id header (``X-Request-ID``) when sent.
+        method: the HTTP method of the request.
+        url: the URL of the request.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object = None,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.message = message
+        self.body = body
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"HTTP {self.status_code}"]
+        if self.method:
+            parts.append(f"for {self.method} {self.url}")
+        text = " ".join(parts) + f": {self.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """400: the API rejected the parameters.
+
+    Attributes:
+        field_errors: per-field messages, e.g. ``{"name": ["This field is required."]}``;
+            empty when the server sent none. Every field is named in ``str(error)``.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        self.field_errors: Mapping[str, Sequence[str]] = _field_errors(kwargs.get("body"))
+        super().__init__(message, **kwargs)
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API token is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the account has insufficient credits for this operation."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the server (or page) does not exist."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: seconds the server asked us to wait, or ``None`` if it did not say.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+    def _render(self) -> str:
+        text = super()._render()
+        if self.retry_after is not None:
+            text += f"; retry after {self.retry_after:g}s"
+        return text
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the API or a proxy in front of it failed."""
+
+
+class APIConnectionError(VPSOrgError):
+    """The request got no usable answer: DNS, refused or dropped connection, TLS failure.
+
+    Attributes:
+        method: the HTTP method of the request.
+        url: the URL of the request.
+        request_sent: ``False`` when the request provably never reached the server (the
+            connection could not be opened), ``True`` when it may have, ``None`` if unknown.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        where = f"{method} {url}: " if method else ""
+        super().__init__(f"{where}{message}")
+        self.method = method
+        self.url = url
+        self.request_sent: bool | None = None
+
+
+class APITimeoutError(APIConnectionError):
+    """The request did not complete within its timeout or the call's deadline."""
+
+
+class OutcomeUnknownError(APIConnectionError):
+    """A non-idempotent request (create, start, stop, reboot) may have reached the server.
+
+    The SDK never resends such a request, because the server may already have acted on it
+    (a second create would be a second, billed server). Check the state before retrying:
+    for a create, list the servers and look for the name; for a power action, get the
+    server and look at its status.
+
+    Attributes:
+        status_code: the HTTP status when the server answered 5xx, else ``None``.
+        cause: the underlying error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        status_code: int | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.status_code = status_code
+        self.cause = cause
+
+
+class WaitTimeoutError(VPSOrgError, TimeoutError):
+    """A server did not reach the wanted status in time.
+
+    Attributes:
+        server_id: the id waited on.
+        status: the status waited for.
+        timeout: the time allowed, in seconds.
+        last_seen: the last :class:`~vpsorg.Server` observed, or ``None``.
+    """
+
+    def __init__(
+        self,
+        server_id: int,
+        status: str | Sequence[str],
+        timeout: float,
+        last_seen: Server | None,
+    ) -> None:
+        wanted = status if isinstance(status, str) else " or ".join(status)
+        seen = f"last seen {str(last_seen.status)!r}" if last_seen else "never seen"
+        super().__init__(
+            f"server {server_id} did not reach {wanted!r} within {timeout:g}s ({seen})"
+        )
+        self.server_id = server_id
+        self.status = status
+        self.timeout = timeout
+        self.last_seen = last_seen
+
+
+class BulkOperationError(VPSOrgError):
+    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
+
+    Attributes:
+        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
+        total: how many items the bulk call had.
+    """
+
+    def __init__(self, failed: Sequence[Outcome[Any, Any]], total: int) -> None:
+        lines = [f"{len(failed)} of {total} items failed:"]
+        shown = failed[:20]
+        lines += [f"  - {o.item!r}: {type(o.error).__name__}: {o.error}" for o in shown]
+        if len(failed) > len(shown):
+            lines.append(f"  ... and {len(failed) - len(shown)} more")
+        super().__init__("\n".join(lines))
+        self.failed = list(failed)
+        self.total = total
+
+
+def _field_errors(body: object) -> dict[str, list[str]]:
+    """Pull DRF-style per-field errors out of a decoded error body."""
+    if not isinstance(body, Mapping):
+        return {}
+    out: dict[str, list[str]] = {}
+    for key, value in body.items():
+        if key in ("detail", "message", "error", "status", "code"):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[str(key)] = list(value)
+        elif isinstance(value, str):
+            out[str(key)] = [value]
+    return out
+
+
+def error_message(body: object, raw: bytes) -> str:
+    """The most useful human message in an error body, whatever its shape."""
+    if isinstance(body, Mapping):
+        for key in ("detail", "message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, Mapping):
+                inner = value.get("message")
+                if isinstance(inner, str) and inner:
+                    return inner
+        fields = _field_errors(body)
+        if fields:
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        if body:
+            return body_snippet(repr(dict(body)))
+    elif isinstance(body, list) and body and all(isinstance(v, str) for v in body):
+        return "; ".join(body)
+    return body_snippet(raw)
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The most specific :class:`APIStatusError` subclass for an HTTP status."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, APIStatusError)

@@ -1,0 +1,198 @@
+"""Pure retry decisions: whether to retry, and how long to wait. No I/O here.
+
+The async request pipeline asks :func:`decide` after each failed attempt and sleeps for
+the delay it returns. Keeping these rules as small pure functions makes them easy to
+test exhaustively and identical for the async and blocking clients.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import attrs
+
+from ._config import RetryPolicy
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "Decision",
+    "Failure",
+    "RateGate",
+    "RetryBudget",
+    "backoff_delay",
+    "decide",
+    "parse_retry_after",
+]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+NEVER_RETRIED_STATUSES = frozenset({400, 401, 402, 403, 404, 405, 409, 422})
+
+
+class Failure(enum.Enum):
+    """What kind of failure an attempt ended in."""
+
+    #: The connection could not be opened: the server never saw the request.
+    CONNECT = "connect"
+    #: The request may have reached the server (dropped connection, bad response).
+    SENT = "sent"
+    #: The attempt timed out after the request may have been sent.
+    TIMEOUT = "timeout"
+    #: The server answered with an HTTP status.
+    STATUS = "status"
+
+
+@attrs.frozen
+class Decision:
+    """The outcome of :func:`decide`: retry after ``delay`` seconds, or stop."""
+
+    retry: bool
+    delay: float = 0.0
+    #: why the request is not retried, for messages (e.g. "outcome unknown").
+    reason: str = ""
+
+
+STOP = Decision(False)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date).
+
+    Returns ``None`` when the header is absent or unparsable; never a negative number.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def backoff_delay(
+    policy: RetryPolicy, retry_number: int, rand: Callable[[], float] = random.random
+) -> float:
+    """Exponential backoff with full jitter for the ``retry_number``-th retry (1-based).
+
+    The ceiling is ``backoff_base * 2 ** (retry_number - 1)``, capped at ``backoff_cap``;
+    the delay is uniform between 0 and the ceiling.
+    """
+    exponent = min(max(retry_number - 1, 0), 62)
+    ceiling = min(policy.backoff_cap, policy.backoff_base * (2**exponent))
+    return float(ceiling * rand())
+
+
+def decide(
+    policy: RetryPolicy,
+    *,
+    method: str,
+    attempt: int,
+    failure: Failure,
+    status: int | None = None,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Decision:
+    """Decide whether attempt number ``attempt`` (1-based) should be followed by another.
+
+    Rules, in order:
+
+    - 400, 401, 402, 403, 404, 405, 409, 422 are never retried.
+    - A non-idempotent method (POST) is retried only after a 429 or a failure to connect;
+      anything else means the server may have acted, so it stops with reason
+      ``"outcome unknown"``.
+    - Idempotent methods are retried on connection failures, timeouts and
+      ``policy.retry_statuses``.
+    - A ``Retry-After`` longer than ``policy.retry_after_cap`` stops at once.
+    - No more than ``policy.max_attempts`` attempts in all.
+    """
+    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if failure is Failure.STATUS:
+        if status is None or status in NEVER_RETRIED_STATUSES:
+            return STOP
+        if status not in policy.retry_statuses:
+            return STOP
+        if not idempotent and status != 429:
+            return Decision(False, reason="outcome unknown")
+    elif failure is not Failure.CONNECT and not idempotent:
+        return Decision(False, reason="outcome unknown")
+    if retry_after is not None and retry_after > policy.retry_after_cap:
+        return Decision(False, reason="retry-after too long")
+    if attempt >= policy.max_attempts:
+        return Decision(False, reason="attempts exhausted")
+    if retry_after is not None:
+        # Honour the server's wish, with a little jitter so that a crowd of clients
+        # told the same second does not come back in the same millisecond.
+        return Decision(True, retry_after + 0.1 * rand())
+    return Decision(True, backoff_delay(policy, attempt, rand))
+
+
+class RetryBudget:
+    """A retry quota shared by every request of one client.
+
+    Each retry takes ``cost`` tokens from a bucket of ``capacity``; each success gives
+    ``refund`` back. When the bucket is empty, failures are raised instead of retried, so
+    a failing API never receives a multiple of the normal traffic (the idea of botocore's
+    retry quota). Thread-safe; no I/O.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._available = capacity
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> int:
+        """Tokens left in the bucket."""
+        return self._available
+
+    def try_acquire(self, cost: int) -> bool:
+        """Take ``cost`` tokens if there are enough; return whether a retry may go ahead."""
+        with self._lock:
+            if cost > self._available:
+                return False
+            self._available -= cost
+            return True
+
+    def refund(self, amount: int) -> None:
+        """Give back ``amount`` tokens after a success, up to the capacity."""
+        if self._available >= self.capacity:
+            return
+        with self._lock:
+            self._available = min(self.capacity, self._available + amount)
+
+
+class RateGate:
+    """One gate per client: after a 429 with ``Retry-After``, every request waits.
+
+    Instead of each in-flight request retrying on its own schedule (a retry storm), the
+    first 429 closes the gate until the time the server named, and every request of the
+    client, new or retrying, waits for it. Times are monotonic seconds; no I/O here.
+    """
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    def close_for(self, seconds: float, now: float) -> None:
+        """Keep the gate closed until ``now + seconds`` (never shortens a closure)."""
+        until = now + seconds
+        if until > self._until:
+            self._until = until
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until the gate opens (0 when it is open)."""
+        remaining = self._until - now
+        return remaining if remaining > 0 else 0.0

@@ -1,0 +1,28 @@
+"""The data vpsorg hands back: frozen attrs classes, with no I/O and no decoding code."""
+
+from .bulk import BulkResult, Outcome
+from .servers import (
+    ActionResult,
+    OperatingSystem,
+    Plan,
+    ResourceUsage,
+    Server,
+    ServerPage,
+    ServerRef,
+    ServerSpec,
+    ServerStatus,
+)
+
+__all__ = [
+    "ActionResult",
+    "BulkResult",
+    "OperatingSystem",
+    "Outcome",
+    "Plan",
+    "ResourceUsage",
+    "Server",
+    "ServerPage",
+    "ServerRef",
+    "ServerSpec",
+    "ServerStatus",
+]

@@ -1,0 +1,194 @@
+"""Servers and what comes with them, as the VPS.org API describes them.
+
+Annotations are evaluated at runtime (no ``from __future__ import annotations``) so the
+private converter can read them without resolving strings.
+"""
+
+import enum
+from datetime import datetime
+
+import attrs
+
+__all__ = [
+    "ActionResult",
+    "OperatingSystem",
+    "Plan",
+    "ResourceUsage",
+    "Server",
+    "ServerPage",
+    "ServerRef",
+    "ServerSpec",
+    "ServerStatus",
+]
+
+
+class ServerStatus(str, enum.Enum):
+    """The server statuses vpsorg knows.
+
+    It is a ``str`` enum, so ``server.status == "active"`` holds. The API may add values
+    at any time: a status vpsorg does not know is kept as a plain ``str`` and never raises,
+    so compare with strings or these members, and keep a default branch.
+    """
+
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    STARTING = "starting"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    REBOOTING = "rebooting"
+    SUSPENDED = "suspended"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, format_spec: str) -> str:
+        return self.value.__format__(format_spec)
+
+
+#: A status as returned by the API: a known :class:`ServerStatus` or any other string.
+StatusValue = ServerStatus | str
+
+
+@attrs.frozen(slots=True)
+class Plan:
+    """A VPS plan: the size of a server.
+
+    Attributes:
+        id: the plan id (``plan_id`` when creating).
+        name: e.g. ``"Standard VPS"``.
+        vcpus: virtual CPUs.
+        memory: memory in MB.
+        storage: disk in GB.
+        bandwidth: monthly transfer in GB; only in the detail view, else ``None``.
+    """
+
+    id: int
+    name: str
+    vcpus: int
+    memory: int
+    storage: int
+    bandwidth: int | None = None
+
+
+@attrs.frozen(slots=True)
+class OperatingSystem:
+    """An operating system image, e.g. ``OperatingSystem(id=5, name="Ubuntu 22.04 LTS")``."""
+
+    id: int
+    name: str
+
+
+@attrs.frozen(slots=True)
+class ResourceUsage:
+    """Current resource use of a server (detail view only).
+
+    Attributes:
+        cpu_percent: CPU use in percent.
+        memory_used: memory in MB.
+        disk_used: disk in GB.
+        bandwidth_used: transfer this month in GB.
+    """
+
+    cpu_percent: float
+    memory_used: int
+    disk_used: int
+    bandwidth_used: int
+
+
+@attrs.frozen(slots=True)
+class Server:
+    """A virtual private server.
+
+    The list view carries a subset of the detail view: fields only the detail view has
+    (``ipv6_address``, ``backups_enabled``, ``resource_usage``, ``plan.bandwidth``) are
+    ``None`` on servers that came from :meth:`~vpsorg.AsyncClient.servers` ``.list()``.
+    Fields the API adds later are ignored.
+
+    Attributes:
+        id: the unique server id.
+        name: letters, digits and hyphens.
+        status: a :class:`ServerStatus`, or a plain ``str`` for a value vpsorg does not know.
+        hostname: the server's FQDN.
+        ip_address: the public IPv4 address; ``None`` while provisioning.
+        location: the data-center code, e.g. ``"us-west"``.
+        plan: the :class:`Plan`.
+        os: the :class:`OperatingSystem`.
+        created_at: timezone-aware creation time.
+        updated_at: timezone-aware time of the last change.
+        ipv6_address: the public IPv6 address (detail view).
+        backups_enabled: whether automatic backups are on (detail and create views).
+        resource_usage: current :class:`ResourceUsage` (detail view).
+        message: the API's note in a create response, e.g. how long provisioning takes.
+    """
+
+    id: int
+    name: str
+    status: StatusValue
+    hostname: str | None
+    ip_address: str | None
+    location: str
+    plan: Plan
+    os: OperatingSystem
+    created_at: datetime
+    updated_at: datetime
+    ipv6_address: str | None = None
+    backups_enabled: bool | None = None
+    resource_usage: ResourceUsage | None = None
+    message: str | None = None
+
+
+@attrs.frozen(slots=True)
+class ServerRef:
+    """The short form of a server inside an :class:`ActionResult`: id, name and status."""
+
+    id: int
+    name: str
+    status: StatusValue
+
+
+@attrs.frozen(slots=True)
+class ActionResult:
+    """The answer to start, stop or reboot.
+
+    Attributes:
+        status: ``"success"`` when the command was accepted.
+        message: e.g. ``"Server is starting"``.
+        server: the server's id, name and new transitional status.
+    """
+
+    status: str
+    message: str
+    server: ServerRef
+
+
+@attrs.frozen(slots=True)
+class ServerPage:
+    """One page of a server list, as the API sent it.
+
+    Attributes:
+        count: the total number of matching servers, when the API says.
+        next: the absolute URL of the next page, or ``None`` on the last page.
+        previous: the absolute URL of the previous page, or ``None``.
+        results: the servers on this page (list view).
+    """
+
+    count: int | None
+    next: str | None
+    previous: str | None
+    results: "list[Server]"
+
+
+@attrs.frozen(slots=True)
+class ServerSpec:
+    """What to create: the arguments of ``servers.create``, as one value for ``create_many``.
+
+    ``create_many`` also accepts plain mappings with these keys.
+    """
+
+    name: str
+    plan_id: int
+    os_id: int
+    location: str
+    hostname: str | None = None
+    ssh_key_id: int | None = None
+    backups_enabled: bool | None = None
