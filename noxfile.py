@@ -1,0 +1,60 @@
+"""Every task a contributor needs: ``nox -l`` lists them."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "generate_check", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = ["3.10", "3.11", "3.12", "3.13"]
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (in the current environment; CI installs '.[test]' first)."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def tests_matrix(session: nox.Session) -> None:
+    """Run the test suite on every supported Python that is installed."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=False)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    session.run("mypy", "--strict", "vpsorg")
+
+
+@nox.session(python=False)
+def generate(session: nox.Session) -> None:
+    """Regenerate the blocking client (vpsorg/_sync) from the async one."""
+    session.run("python", "scripts/generate_sync.py")
+
+
+@nox.session(python=False)
+def generate_check(session: nox.Session) -> None:
+    """Fail when vpsorg/_sync differs from what the generator writes now."""
+    session.run("python", "scripts/generate_sync.py", "--check")
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and print the tables (pass --quick for a short run)."""
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=False)
+def demo(session: nox.Session) -> None:
+    """Run the fleet demo on the embedded simulator."""
+    session.run("vpsorg", "demo", *session.posargs)
