@@ -17,6 +17,7 @@
      ├── APIConnectionError                             no usable answer from the network
      │    ├── APITimeoutError                           the request took too long
      │    └── OutcomeUnknownError                       a non-idempotent request may have acted
+     │         └── OutcomeUnknownStatusError (also InternalServerError) ... after a 5xx answer
      ├── WaitTimeoutError            (also TimeoutError) a server did not reach a state in time
      └── BulkOperationError                             one or more items of a bulk call failed
 
@@ -48,6 +49,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "OutcomeUnknownError",
+    "OutcomeUnknownStatusError",
     "WaitTimeoutError",
     "BulkOperationError",
     "status_error_class",
@@ -266,6 +268,27 @@ class OutcomeUnknownError(APIConnectionError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.cause = cause
+
+
+class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):  # type: ignore[misc]
+    """A create, start, stop or reboot was answered with a 5xx status.
+
+    The server may have acted before failing, so the request was not resent. This error is
+    both an :class:`OutcomeUnknownError` (an :class:`APIConnectionError`) and an
+    :class:`InternalServerError`, so either ``except`` clause catches it. It carries the
+    attributes of both (``status_code``, ``body``, ``request_id``, ``cause``, ...).
+    """
+
+    def __init__(self, message: str, *, error: APIStatusError) -> None:
+        Exception.__init__(self, f"{error.method} {error.url}: {message}")
+        self.method = error.method
+        self.url = error.url
+        self.request_sent = True
+        self.status_code = error.status_code
+        self.message = error.message
+        self.body = error.body
+        self.request_id = error.request_id
+        self.cause = error
 
 
 class WaitTimeoutError(VPSOrgError, TimeoutError):

@@ -27,6 +27,7 @@ from .._exceptions import (
     APIStatusError,
     APITimeoutError,
     OutcomeUnknownError,
+    OutcomeUnknownStatusError,
     RateLimitError,
     error_message,
     status_error_class,
@@ -372,14 +373,13 @@ def _outcome_unknown(
 ) -> OutcomeUnknownError:
     what = f"the server answered HTTP {status}" if status else f"{_short(cause)}"
     hint = _CHECK_HINT.get(method, "check the server's state before retrying")
-    return OutcomeUnknownError(
+    message = (
         f"outcome unknown: {what} after the request may have reached the server, so it "
-        f"was not resent (it is not idempotent); {hint}",
-        method=method,
-        url=url,
-        status_code=status,
-        cause=cause,
+        f"was not resent (it is not idempotent); {hint}"
     )
+    if isinstance(cause, APIStatusError):
+        return OutcomeUnknownStatusError(message, error=cause)
+    return OutcomeUnknownError(message, method=method, url=url, status_code=status, cause=cause)
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:

@@ -1,0 +1,127 @@
+"""list() follows DRF next links lazily, and tolerates the one-page form."""
+
+from __future__ import annotations
+
+import pytest
+from aioresponses import aioresponses
+
+import vpsorg
+from tests.conftest import BASE, SUMMARY_12345, requests_of, sample
+
+SERVERS = BASE + "servers/"
+
+
+def servers(first: int, n: int) -> list[dict[str, object]]:
+    return [sample(SUMMARY_12345, id=i, name=f"s-{i}") for i in range(first, first + n)]
+
+
+def three_pages(mocked: aioresponses, query: str = "") -> None:
+    prefix = f"{SERVERS}?{query}&" if query else f"{SERVERS}?"
+    first = f"{SERVERS}?{query}" if query else SERVERS
+    page2, page3 = prefix + "page=2", prefix + "page=3"
+    for url, nxt, prev, results in (
+        (first, page2, None, servers(1, 2)),
+        (page2, page3, first, servers(3, 2)),
+        (page3, None, page2, servers(5, 1)),
+    ):
+        mocked.get(url, payload={"count": 5, "next": nxt, "previous": prev, "results": results})
+
+
+async def test_three_pages_are_followed(client: vpsorg.AsyncClient, mocked: aioresponses) -> None:
+    three_pages(mocked)
+    assert [s.id async for s in client.servers.list()] == [1, 2, 3, 4, 5]
+    assert len(requests_of(mocked)) == 3
+
+
+async def test_next_link_keeps_filters_and_params_are_not_sent_twice(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    three_pages(mocked, "status=active")
+    assert len(await client.servers.list(status="active")) == 5
+    for _, url, kwargs in requests_of(mocked)[1:]:
+        assert "status=active" in url
+        assert kwargs.get("params") is None
+
+
+async def test_pages_are_fetched_lazily(client: vpsorg.AsyncClient, mocked: aioresponses) -> None:
+    three_pages(mocked)
+    seen = []
+    async for server in client.servers.list():
+        seen.append(server.id)
+        if server.id == 2:
+            break
+    assert seen == [1, 2]
+    assert len(requests_of(mocked)) == 1
+
+
+async def test_pages_exposes_count_and_links(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    three_pages(mocked)
+    pages = [page async for page in client.servers.list().pages()]
+    assert [p.count for p in pages] == [5, 5, 5]
+    assert [len(p.results) for p in pages] == [2, 2, 1]
+    assert pages[-1].next is None
+    assert pages[1].previous == SERVERS
+
+
+async def test_one_page_with_only_count_and_results(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    mocked.get(SERVERS, payload={"count": 2, "results": servers(1, 2)})
+    assert [s.id for s in await client.servers.list()] == [1, 2]
+
+
+async def test_a_bare_array_is_one_page(client: vpsorg.AsyncClient, mocked: aioresponses) -> None:
+    mocked.get(SERVERS, payload=servers(1, 3))
+    assert len(await client.servers.list()) == 3
+
+
+async def test_next_link_to_another_host_is_refused(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    mocked.get(
+        SERVERS,
+        payload={"count": 3, "next": "https://evil.example/steal?page=2", "results": servers(1, 2)},
+    )
+    with pytest.raises(vpsorg.APIResponseValidationError, match="another origin"):
+        await client.servers.list()
+    assert len(requests_of(mocked)) == 1
+
+
+async def test_a_looping_next_link_is_detected(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    page2 = SERVERS + "?page=2"
+    mocked.get(SERVERS, payload={"count": 9, "next": page2, "results": servers(1, 1)})
+    mocked.get(page2, payload={"count": 9, "next": page2, "results": servers(2, 1)}, repeat=True)
+    with pytest.raises(vpsorg.APIResponseValidationError, match="loop"):
+        await client.servers.list()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"count": 1},
+        {"count": "two", "results": []},
+        {"results": [{"id": 1}]},
+        {"results": "nope"},
+        {"next": 5, "results": []},
+        "text",
+    ],
+)
+async def test_malformed_pages_raise_a_vpsorg_error(
+    client: vpsorg.AsyncClient, mocked: aioresponses, payload: object
+) -> None:
+    mocked.get(SERVERS, payload=payload)
+    with pytest.raises(vpsorg.APIResponseValidationError):
+        await client.servers.list()
+
+
+async def test_page_size_is_sent_when_asked(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    mocked.get(SERVERS + "?page_size=50", payload={"count": 0, "results": []})
+    assert await client.servers.list(page_size=50) == []
+    with pytest.raises(vpsorg.InvalidInputError):
+        client.servers.list(page_size=0)
