@@ -1,0 +1,193 @@
+"""Command line: ``python -m vpsorg.simulator [options]`` (also ``vpsorg simulator``).
+
+It prints the base URL and the token, then serves until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from vpsorg.simulator._catalog import DEMO_TOKEN
+from vpsorg.simulator._faults import FaultConfig
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The simulator's argument parser (the ``vpsorg`` CLI reuses it)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vpsorg.simulator",
+        description="Run a local fake of the VPS.org server API.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks one")
+    parser.add_argument("--token", default=DEMO_TOKEN, help="bearer token to accept")
+    parser.add_argument(
+        "--provision-delay",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="seconds a new server stays 'provisioning'",
+    )
+    parser.add_argument(
+        "--action-delay",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds a start/stop/reboot takes",
+    )
+    parser.add_argument(
+        "--credits",
+        type=int,
+        default=None,
+        metavar="N",
+        help="credits available for creates (one each); unlimited if not given",
+    )
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
+    parser.add_argument(
+        "--page-size", type=int, default=20, metavar="N", help="default page size of lists"
+    )
+    faults = parser.add_argument_group("faults")
+    faults.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay added to responses"
+    )
+    faults.add_argument(
+        "--latency-jitter",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="up to this much further random delay",
+    )
+    faults.add_argument(
+        "--error-rate-500",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of requests answered 500",
+    )
+    faults.add_argument(
+        "--error-rate-503",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of requests answered 503 (an HTML page)",
+    )
+    faults.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of connections closed without a response",
+    )
+    faults.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        metavar="REQUESTS_PER_SECOND",
+        help="per-token rate limit (429 beyond it)",
+    )
+    faults.add_argument(
+        "--rate-limit-burst",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests allowed at once before the rate limit applies [ceil(rate)]",
+    )
+    faults.add_argument(
+        "--after-action-ratio",
+        type=float,
+        default=0.5,
+        metavar="FRACTION",
+        help="share of 500s and drops injected after the request took effect",
+    )
+    return parser
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+async def _serve_until_stopped(args: argparse.Namespace, faults: FaultConfig) -> int:
+    from vpsorg.simulator._server import serve
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not available on Windows; there Ctrl-C arrives as KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    try:
+        async with serve(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            provision_delay=args.provision_delay,
+            action_delay=args.action_delay,
+            credits=args.credits,
+            seed=args.seed,
+            faults=faults,
+            page_size=args.page_size,
+        ) as sim:
+            print(f"VPS.org simulator running at {sim.base_url}", flush=True)
+            print(f"Token: {sim.token}", flush=True)
+            print("Press Ctrl-C to stop.", flush=True)
+            await stop.wait()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    print("Simulator stopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the simulator until interrupted; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = FaultConfig(
+            latency=args.latency,
+            latency_jitter=args.latency_jitter,
+            error_rate_500=args.error_rate_500,
+            error_rate_503=args.error_rate_503,
+            drop_rate=args.drop_rate,
+            rate_limit=args.rate_limit,
+            rate_limit_burst=args.rate_limit_burst,
+            after_action_ratio=args.after_action_ratio,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.page_size < 1:
+        parser.error("--page-size must be at least 1")
+    if args.credits is not None and args.credits < 0:
+        parser.error("--credits must not be negative")
+    loop = _new_event_loop()
+    task = loop.create_task(_serve_until_stopped(args, faults))
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(task)
+        return 0
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

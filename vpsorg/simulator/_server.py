@@ -1,0 +1,309 @@
+"""Running the simulator: :func:`serve` (in the current event loop), :func:`serve_in_thread`
+(in a background thread with its own loop) and the :class:`Simulator` handle both yield.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+
+from vpsorg.simulator._app import SimulatorApp
+from vpsorg.simulator._catalog import DEMO_TOKEN
+from vpsorg.simulator._faults import FaultConfig, ScriptedFault
+from vpsorg.simulator._views import detail_view
+
+__all__ = ["DEMO_TOKEN", "Simulator", "serve", "serve_in_thread"]
+
+#: Listen backlog: enough for thousands of clients connecting at once.
+BACKLOG: Final = 4096
+
+_T = TypeVar("_T")
+_CALL_TIMEOUT: Final = 30.0
+
+
+class Simulator:
+    """A handle to a running simulator. Every method is safe to call from any thread.
+
+    Calls made from another thread than the simulator's are run on its event loop and
+    waited for, so they never race with requests being served.
+
+    Attributes:
+        base_url: the API root, e.g. ``"http://127.0.0.1:8080/api/v1/"``.
+        token: the bearer token the simulator accepts.
+        host: the address it listens on.
+        port: the port it listens on (the real one when started with ``port=0``).
+    """
+
+    def __init__(
+        self, app: SimulatorApp, loop: asyncio.AbstractEventLoop, host: str, port: int
+    ) -> None:
+        self._app = app
+        self._loop = loop
+        self.host = host
+        self.port = port
+        self.token = app.token
+        url_host = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{url_host}:{port}/api/v1/"
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.base_url}>"
+
+    def _call(self, function: Callable[[], _T]) -> _T:
+        loop = self._loop
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop or loop.is_closed() or not loop.is_running():
+            return function()
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function())
+            except BaseException as exc:  # handed over to the calling thread
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return future.result(timeout=_CALL_TIMEOUT)
+
+    # -- faults ------------------------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultConfig:
+        """The random-fault settings in force."""
+        return self._call(lambda: self._app.injector.config)
+
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Replace the random-fault settings from now on.
+
+        >>> sim.set_faults(FaultConfig(error_rate_503=0.2))  # doctest: +SKIP
+        """
+        self._call(lambda: self._app.injector.set_config(faults))
+
+    def script(
+        self,
+        *,
+        path: str,
+        method: str | None = None,
+        times: int = 1,
+        status: int | None = None,
+        body: bytes | str | Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        drop: bool = False,
+        delay: float = 0.0,
+        after_action: bool = False,
+    ) -> None:
+        """Answer the next ``times`` requests to ``path`` (and ``method``) differently.
+
+        ``path`` is the URL path, e.g. ``/api/v1/servers/12345/start/``; ending it with
+        ``*`` makes it a prefix. The request is answered with ``status`` (and ``body``,
+        ``headers``), or its connection dropped (``drop=True``), after ``delay`` seconds.
+        With neither ``status`` nor ``drop`` the request is only delayed. With
+        ``after_action=True`` the real handler runs first, so state changes, and only
+        then is its response replaced. Entries are matched in the order they were made.
+
+        >>> sim.script(path="/api/v1/servers/", method="POST", status=503)  # doctest: +SKIP
+        >>> sim.script(path="/api/v1/servers/*", drop=True, after_action=True)  # doctest: +SKIP
+        """
+        entry = ScriptedFault(
+            path=path,
+            method=method,
+            remaining=times,
+            status=status,
+            body=body,
+            headers=dict(headers) if headers is not None else None,
+            drop=drop,
+            delay=delay,
+            after_action=after_action,
+        )
+        self._call(lambda: self._app.injector.add_script(entry))
+
+    @property
+    def fault_counts(self) -> dict[str, int]:
+        """How many of each fault were injected: ``latency``, ``error_500``, ``error_503``,
+        ``rate_limited``, ``dropped`` and ``scripted``."""
+        return self._call(lambda: dict(self._app.injector.counts))
+
+    # -- counters ----------------------------------------------------------------------
+
+    @property
+    def request_count(self) -> int:
+        """Every request received, faulted or not."""
+        return self._call(lambda: self._app.request_count)
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        """Requests by ``"METHOD /path/template/"``, e.g. ``"GET /api/v1/servers/{id}/"``."""
+        return self._call(lambda: dict(self._app.request_counts))
+
+    # -- state -------------------------------------------------------------------------
+
+    def servers(self) -> list[dict[str, Any]]:
+        """Detail-view snapshots of every server, in id order."""
+
+        def snapshot() -> list[dict[str, Any]]:
+            self._app.store.settle()
+            return [detail_view(record) for record in self._app.store]
+
+        return self._call(snapshot)
+
+    def count_by_name(self, name: str) -> int:
+        """How many servers are called ``name`` (names need not be unique)."""
+        return self._call(lambda: sum(1 for r in self._app.store if r.name == name))
+
+    @property
+    def credits(self) -> int | None:
+        """Credits left (each create costs one), or ``None`` when unlimited."""
+        return self._call(lambda: self._app.store.credits)
+
+    def suspend(self, server_id: int) -> None:
+        """Suspend a server, as the provider would. Raises :class:`KeyError` if unknown."""
+
+        def apply() -> bool:
+            self._app.store.settle()
+            return self._app.store.suspend(server_id)
+
+        if not self._call(apply):
+            raise KeyError(server_id)
+
+    def reset(self) -> None:
+        """Back to the two sample servers, initial credits, no scripts, zeroed counters.
+
+        The random-fault settings stay; the seeded random sequence starts over.
+        """
+        self._call(self._app.reset)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str = DEMO_TOKEN,
+    provision_delay: float = 3.0,
+    action_delay: float = 1.0,
+    credits: int | None = None,
+    seed: int | None = None,
+    faults: FaultConfig | None = None,
+    page_size: int = 20,
+) -> AsyncIterator[Simulator]:
+    """Run a simulator in the current event loop for the duration of the block.
+
+    ``port=0`` picks a free port; read it back from ``sim.port`` or ``sim.base_url``.
+
+    >>> async with serve(provision_delay=0.1) as sim:  # doctest: +SKIP
+    ...     print(sim.base_url)
+    """
+    app = SimulatorApp(
+        token=token,
+        provision_delay=provision_delay,
+        action_delay=action_delay,
+        credits=credits,
+        seed=seed,
+        faults=faults,
+        page_size=page_size,
+    )
+    server = web.Server(app.handle, access_log=None)
+    runner = web.ServerRunner(server, shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        sock = _bind(host, port)
+        with contextlib.closing(sock):
+            site = web.SockSite(runner, sock, backlog=BACKLOG)
+            await site.start()
+            bound_port = sock.getsockname()[1]
+            yield Simulator(app, asyncio.get_running_loop(), host, bound_port)
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str = DEMO_TOKEN,
+    provision_delay: float = 3.0,
+    action_delay: float = 1.0,
+    credits: int | None = None,
+    seed: int | None = None,
+    faults: FaultConfig | None = None,
+    page_size: int = 20,
+) -> Iterator[Simulator]:
+    """Like :func:`serve`, for blocking code: the simulator runs on its own loop in a
+    background thread, stopped and joined when the block ends.
+
+    >>> with serve_in_thread() as sim:  # doctest: +SKIP
+    ...     requests.get(sim.base_url + "servers/", headers=...)
+    """
+    ready = threading.Event()
+    handle: list[Simulator] = []
+    errors: list[BaseException] = []
+    stopper: list[Callable[[], object]] = []
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            async with serve(
+                host=host,
+                port=port,
+                token=token,
+                provision_delay=provision_delay,
+                action_delay=action_delay,
+                credits=credits,
+                seed=seed,
+                faults=faults,
+                page_size=page_size,
+            ) as sim:
+                handle.append(sim)
+                stopper.append(lambda: loop.call_soon_threadsafe(stop.set))
+                ready.set()
+                await stop.wait()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            ready.set()
+
+    def main() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(run())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=main, name="vpsorg-simulator", daemon=True)
+    thread.start()
+    ready.wait()
+    if not handle:
+        thread.join()
+        raise errors[0]
+    try:
+        yield handle[0]
+    finally:
+        stopper[0]()
+        thread.join()
+    if errors:
+        raise errors[0]
