@@ -243,5 +243,12 @@ def _map_exception(
 
 
 def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+    """A short description of an exception; never raises, whatever the exception."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    if not text:
+        return name
+    return text if name in text else f"{name}: {text}"
