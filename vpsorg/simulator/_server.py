@@ -229,11 +229,14 @@ async def serve(
     await runner.setup()
     try:
         sock = _bind(host, port)
-        with contextlib.closing(sock):
-            site = web.SockSite(runner, sock, backlog=BACKLOG)
-            await site.start()
-            bound_port = sock.getsockname()[1]
-            yield Simulator(app, asyncio.get_running_loop(), host, bound_port)
+        try:
+            await web.SockSite(runner, sock, backlog=BACKLOG).start()
+        except BaseException:
+            sock.close()
+            raise
+        # From here the event loop's server owns the socket and closes it in cleanup().
+        bound_port = sock.getsockname()[1]
+        yield Simulator(app, asyncio.get_running_loop(), host, bound_port)
     finally:
         await runner.cleanup()
 
