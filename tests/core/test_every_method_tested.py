@@ -1,9 +1,14 @@
-"""Fails when a public method of the servers resource has no test named after it."""
+"""Fails when a public method of the servers resource has no test named after it.
+
+A test covers ``method`` when its name contains ``_method`` followed by ``_`` or its end,
+e.g. ``test_get_many_keeps_order`` or ``test_start_many_stop_many_and_delete_many``.
+"""
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import vpsorg
@@ -34,7 +39,7 @@ def test_every_public_async_servers_method_has_a_test() -> None:
     missing = [
         method
         for method in public_methods(vpsorg.AsyncServers)
-        if not any(n == f"test_{method}" or n.startswith(f"test_{method}_") for n in names)
+        if not any(re.search(rf"_{method}(_|$)", n) for n in names)
     ]
     assert not missing, f"public AsyncServers methods with no test_<method>...: {missing}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 
@@ -211,19 +212,28 @@ async def test_retry_after_beyond_the_cap_raises_rate_limit_error(
 
 
 async def test_a_429_closes_the_gate_for_every_request_of_the_client(
-    client: vpsorg.AsyncClient, mocked: aioresponses
+    client: vpsorg.AsyncClient, mocked: aioresponses, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mocked.get(URL, status=429, headers={"Retry-After": "0.2"}, payload={})
-    mocked.get(URL, payload=DETAIL_12345, repeat=True)
-    await client.servers.get(12345)
-    gate = client._shared.gate
-    import asyncio
+    waits: list[float] = []
 
-    loop = asyncio.get_running_loop()
-    gate.close_for(0.3, loop.time())
-    started = loop.time()
-    await client.with_options(timeout=5).servers.get(12345)
-    assert loop.time() - started >= 0.25
+    async def record_wait(seconds: float, *args: object) -> None:
+        waits.append(seconds)
+
+    other = client.with_options(timeout=5)  # a copy shares the gate
+    monkeypatch.setattr(other, "_sleep", record_wait)
+    mocked.get(URL, status=429, headers={"Retry-After": "3"}, payload={})
+    mocked.get(URL, payload=DETAIL_12345, repeat=True)
+    task = asyncio.create_task(client.servers.get(12345))
+    for _ in range(100):  # until the 429 has been seen; bounded
+        await asyncio.sleep(0)
+        if client._shared.gate.wait_time(asyncio.get_running_loop().time()) > 0:
+            break
+    await other.servers.get(12345)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(waits) == 1
+    assert 2.9 < waits[0] <= 3
 
 
 async def test_the_budget_stops_retries_when_it_runs_dry(mocked: aioresponses) -> None:
