@@ -1,0 +1,1 @@
+"""Tests of the bundled VPS.org simulator, over plain HTTP."""

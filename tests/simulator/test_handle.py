@@ -190,3 +190,46 @@ async def test_many_concurrent_connections(sim: Simulator) -> None:
         )
     assert {status for status, _, _ in results} == {200}
     assert sim.request_count == 500
+
+
+@pytest.mark.parametrize("client_gives_up", [False, True], ids=["connected", "gone"])
+def test_shutdown_with_requests_in_flight_is_clean(
+    caplog: pytest.LogCaptureFixture, client_gives_up: bool
+) -> None:
+    import gc
+    import logging
+    import time
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    outcomes: list[str] = []
+
+    def slow_request(sim: Simulator) -> None:
+        request = urllib.request.Request(
+            sim.base_url + "servers/12345/",
+            headers={"Authorization": f"Bearer {sim.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=0.3 if client_gives_up else 10):
+                outcomes.append("answered")
+        except OSError:  # timed out, or reset by the stopping server
+            outcomes.append("cut off")
+
+    with serve_in_thread() as sim:
+        sim.script(path="/api/v1/servers/12345/", times=20, delay=30.0)
+        threads = [threading.Thread(target=slow_request, args=(sim,)) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        for _ in range(1000):
+            if sim.request_count == 20 or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        assert sim.request_count == 20
+        if client_gives_up:
+            for thread in threads:
+                thread.join(timeout=10)
+    for thread in threads:
+        thread.join(timeout=10)
+    gc.collect()
+    assert outcomes == ["cut off"] * 20
+    assert not [r for r in caplog.records if "destroyed" in r.getMessage()]

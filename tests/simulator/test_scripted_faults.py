@@ -171,6 +171,7 @@ async def test_scripts_match_in_order_and_reset_clears_them(
         {"path": "api/v1/servers/", "status": 500},
         {"path": "/api/v1/servers/", "times": 0, "status": 500},
         {"path": "/api/v1/servers/", "status": 99},
+        {"path": "/api/v1/servers/", "status": 101},
         {"path": "/api/v1/servers/", "status": 500, "drop": True},
         {"path": "/api/v1/servers/", "delay": -1.0},
     ],

@@ -18,10 +18,14 @@ from vpsorg.simulator._faults import FaultConfig
 __all__ = ["build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The simulator's argument parser (the ``vpsorg`` CLI reuses it)."""
+def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
+    """The simulator's argument parser (the ``vpsorg`` CLI reuses it).
+
+    ``prog`` names the command in usage and error messages; by default
+    ``python -m vpsorg.simulator``.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m vpsorg.simulator",
+        prog=prog or "python -m vpsorg.simulator",
         description="Run a local fake of the VPS.org server API.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -154,9 +158,15 @@ async def _serve_until_stopped(args: argparse.Namespace, faults: FaultConfig) ->
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the simulator until interrupted; return the process exit code."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the simulator until interrupted; return the process exit code.
+
+    ``argv`` defaults to ``sys.argv[1:]``. Ctrl-C and SIGTERM stop it cleanly (exit 0);
+    a port that cannot be bound exits 1; bad options exit 2, as argparse does.
+
+    >>> main(["--port", "0", "--provision-delay", "0.5"])  # doctest: +SKIP
+    """
+    parser = build_parser(prog=prog)
     args = parser.parse_args(argv)
     try:
         faults = FaultConfig(
@@ -175,18 +185,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--page-size must be at least 1")
     if args.credits is not None and args.credits < 0:
         parser.error("--credits must not be negative")
+    from vpsorg.simulator._server import close_loop
+
     loop = _new_event_loop()
     task = loop.create_task(_serve_until_stopped(args, faults))
     try:
         return loop.run_until_complete(task)
     except KeyboardInterrupt:
+        # Only where signal handlers are unavailable (Windows): stop the same way.
         task.cancel()
         with contextlib.suppress(BaseException):
             loop.run_until_complete(task)
         return 0
     finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        close_loop(loop)
 
 
 if __name__ == "__main__":

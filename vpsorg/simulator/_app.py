@@ -65,6 +65,8 @@ class SimulatorApp:
         self.request_count = 0
         self.request_counts: dict[str, int] = {}
         self._openapi = load_openapi()
+        # Handlers running now, so that shutting down can finish them off (see serve()).
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     def reset(self) -> None:
         """Back to the sample servers, with fresh counters, scripts and random sequence."""
@@ -75,6 +77,29 @@ class SimulatorApp:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """Serve one request (the aiohttp low-level server calls this)."""
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - aiohttp always runs handlers in a task
+            return await self._handle(request)
+        self._in_flight.add(task)
+        try:
+            return await self._handle(request)
+        finally:
+            self._in_flight.discard(task)
+
+    async def cancel_in_flight(self) -> None:
+        """Cancel handlers still running (e.g. sleeping through a delay) and await them.
+
+        aiohttp's shutdown cancels them without waiting; awaiting them here means no
+        task is left pending when the event loop closes.
+        """
+        pending = [task for task in self._in_flight if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.sleep(0)  # let aiohttp's connection tasks see them finish
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         method = request.method
         path = request.path
         route = resolve(path)

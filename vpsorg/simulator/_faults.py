@@ -93,8 +93,8 @@ class ScriptedFault:
             raise ValueError(f"path must start with '/', got {self.path!r}")
         if self.remaining < 1:
             raise ValueError(f"times must be at least 1, got {self.remaining!r}")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, got {self.status!r}")
+        if self.status is not None and not 200 <= self.status <= 599:
+            raise ValueError(f"status must be a final HTTP status (200-599), got {self.status!r}")
         if self.drop and self.status is not None:
             raise ValueError("a scripted fault either drops the connection or sets a status")
         if self.delay < 0:

@@ -73,7 +73,7 @@ def _default_scripted_body(status: int) -> tuple[bytes, str]:
     if status in (502, 503, 504):
         text = _GATEWAY_HTML.format(status=status, reason=_phrase(status))
         return text.encode(), "text/html"
-    if status == 204 or status < 200:
+    if status in (204, 304):
         return b"", _JSON
     if status == 429:
         return dumps({"detail": "Request was throttled. Expected available in 1 seconds."}), _JSON
@@ -101,7 +101,7 @@ def scripted_response(script: ScriptedFault) -> web.Response:
     else:
         encoded, content_type = dumps(dict(body)), _JSON
     response = web.Response(status=status, body=encoded)
-    if encoded or status != 204:
+    if encoded or status not in (204, 304):
         response.headers["Content-Type"] = content_type
     if status == 429 and body is None:
         response.headers["Retry-After"] = "1"

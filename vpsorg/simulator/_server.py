@@ -19,7 +19,7 @@ from vpsorg.simulator._catalog import DEMO_TOKEN
 from vpsorg.simulator._faults import FaultConfig, ScriptedFault
 from vpsorg.simulator._views import detail_view
 
-__all__ = ["DEMO_TOKEN", "Simulator", "serve", "serve_in_thread"]
+__all__ = ["DEMO_TOKEN", "Simulator", "close_loop", "serve", "serve_in_thread"]
 
 #: Listen backlog: enough for thousands of clients connecting at once.
 BACKLOG: Final = 4096
@@ -128,8 +128,12 @@ class Simulator:
 
     @property
     def fault_counts(self) -> dict[str, int]:
-        """How many of each fault were injected: ``latency``, ``error_500``, ``error_503``,
-        ``rate_limited``, ``dropped`` and ``scripted``."""
+        """How many of each fault were injected, as a snapshot.
+
+        Keys: ``latency`` (requests delayed by random latency), ``error_500``,
+        ``error_503``, ``rate_limited``, ``dropped`` (random faults) and ``scripted``
+        (every request a :meth:`script` entry applied to, whatever it did).
+        """
         return self._call(lambda: dict(self._app.injector.counts))
 
     # -- counters ----------------------------------------------------------------------
@@ -141,7 +145,10 @@ class Simulator:
 
     @property
     def request_counts(self) -> dict[str, int]:
-        """Requests by ``"METHOD /path/template/"``, e.g. ``"GET /api/v1/servers/{id}/"``."""
+        """Requests by ``"METHOD /path/template/"``, e.g. ``"GET /api/v1/servers/{id}/"``.
+
+        Paths that match no route are counted under their literal path.
+        """
         return self._call(lambda: dict(self._app.request_counts))
 
     # -- state -------------------------------------------------------------------------
@@ -180,6 +187,24 @@ class Simulator:
         The random-fault settings stay; the seeded random sequence starts over.
         """
         self._call(self._app.reset)
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a loop we created, as ``asyncio.run`` would: cancel what is left first.
+
+    aiohttp cancels the handlers of requests still in flight at shutdown (for instance
+    ones sleeping through injected latency) without awaiting them; letting them finish
+    their cancellation here avoids "Task was destroyed but it is pending" warnings.
+    """
+    try:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -239,6 +264,7 @@ async def serve(
         yield Simulator(app, asyncio.get_running_loop(), host, bound_port)
     finally:
         await runner.cleanup()
+        await app.cancel_in_flight()
 
 
 @contextlib.contextmanager
@@ -293,9 +319,8 @@ def serve_in_thread(
         loop = asyncio.new_event_loop()
         try:
             loop.run_until_complete(run())
-            loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
-            loop.close()
+            close_loop(loop)
 
     thread = threading.Thread(target=main, name="vpsorg-simulator", daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ All methods run on the simulator's event loop thread; the store holds no locks.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import time
@@ -68,9 +69,14 @@ def format_timestamp(epoch_us: int) -> str:
     '2025-01-10T14:30:00.000001Z'
     """
     seconds, micros = divmod(epoch_us, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    text = _format_second(seconds)
     return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_second(seconds: int) -> str:
+    # strftime is the slowest step of rendering a server; timestamps share seconds a lot.
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _parse_timestamp(text: str) -> int:
