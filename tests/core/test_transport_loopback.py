@@ -157,6 +157,25 @@ async def test_a_retried_get_survives_a_drop(server: Recorder) -> None:
     assert calls == 2
 
 
+async def test_a_delete_that_acted_before_the_drop_counts_as_deleted(server: Recorder) -> None:
+    deleted: list[str] = []
+
+    async def delete_then_drop(request: web.Request) -> web.StreamResponse:
+        if deleted:
+            return web.json_response({"detail": "Not found."}, status=404)
+        deleted.append(request.path)
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response()
+
+    server.handler = delete_then_drop
+    policy = vpsorg.RetryPolicy(backoff_base=0.001)
+    async with make_client(server, retry=policy) as client:
+        assert await client.servers.delete(12345) is None
+    assert len(server.requests) == 2
+    assert deleted == ["/api/v1/servers/12345/"]
+
+
 async def test_the_session_is_closed_and_reuse_after_close_is_an_error(server: Recorder) -> None:
     client = make_client(server)
     await client.servers.get(12345)

@@ -130,6 +130,11 @@ class AiohttpTransport:
             auto_decompress=True,
             raise_for_status=False,
         )
+        # aiohttp silently resends GET, PUT and DELETE once after a dropped connection.
+        # Every attempt must go through the SDK's own retry policy instead: its budget
+        # counts it, and a DELETE that acted before the drop then sees 404 as "deleted".
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         return self._session
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
