@@ -1,0 +1,339 @@
+"""``vpsorg demo``: a fleet's life on the bundled simulator, one bulk call per phase.
+
+It starts the simulator in this process, then, through the public SDK only: creates N
+servers concurrently, waits until all are active, reboots them and waits until they are
+active again, stops them and waits until they are stopped, deletes them, and lists the
+account to show it is back to the two sample servers it started with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+from rich import box
+from rich.table import Table
+
+import vpsorg
+
+from ._options import output_option
+from ._progress import Phase, Phases
+from ._render import emit_json, print_servers, print_table, report_failure, server_record
+from ._runtime import EXIT_FAILURE, Settings, run
+
+__all__ = ["demo"]
+
+ItemT = TypeVar("ItemT")
+ValueT = TypeVar("ValueT")
+
+# Short sweeps: the simulator's transitions take seconds, not the minutes of real ones.
+_WAIT_INTERVAL = 0.2
+_WAIT_MAX_INTERVAL = 0.5
+_WAIT_TIMEOUT = 120.0
+
+
+@dataclass
+class PhaseReport:
+    """How one phase went."""
+
+    name: str
+    count: int
+    succeeded: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ops_per_second(self) -> float | None:
+        """Items finished per second of wall time, or ``None`` for an empty phase."""
+        return self.count / self.seconds if self.count and self.seconds > 0 else None
+
+    def record(self) -> dict[str, Any]:
+        """This phase as a JSON object."""
+        ops = self.ops_per_second
+        return {
+            "phase": self.name,
+            "count": self.count,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "ops_per_second": None if ops is None else round(ops, 1),
+        }
+
+
+@dataclass
+class DemoReport:
+    """Everything the demo shows at the end."""
+
+    servers: int
+    concurrency: int
+    phases: list[PhaseReport] = field(default_factory=list)
+    before: list[vpsorg.Server] = field(default_factory=list)
+    after: list[vpsorg.Server] = field(default_factory=list)
+    seconds: float = 0.0
+    requests: int = 0
+
+    @property
+    def restored(self) -> bool:
+        """True when the account ends with exactly the servers it started with."""
+        return sorted(s.id for s in self.after) == sorted(s.id for s in self.before)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item of every phase succeeded and the account was restored."""
+        return self.restored and all(p.failed == 0 for p in self.phases)
+
+
+class _Runner:
+    """Runs the phases, timing each, drawing its bar and reporting its failures."""
+
+    def __init__(self, report: DemoReport, phases: Phases) -> None:
+        self.report = report
+        self.phases = phases
+
+    async def phase(
+        self,
+        name: str,
+        count: int,
+        call: Callable[[Phase], Awaitable[vpsorg.BulkResult[ItemT, ValueT]]],
+        label: Callable[[ItemT], str],
+    ) -> vpsorg.BulkResult[ItemT, ValueT]:
+        """Run one bulk call of ``count`` items as the phase called ``name``."""
+        phase = PhaseReport(name, count)
+        self.report.phases.append(phase)
+        started = time.perf_counter()
+        result = await call(self.phases.add(name, count))
+        phase.seconds = time.perf_counter() - started
+        phase.succeeded = len(result.succeeded)
+        phase.failed = len(result.failed)
+        for outcome in result.failed:
+            assert outcome.error is not None
+            report_failure(f"{name}: {label(outcome.item)}", outcome.error)
+        return result
+
+
+async def run_demo(
+    *,
+    count: int,
+    concurrency: int,
+    provision_delay: float,
+    action_delay: float,
+    latency: float,
+    credits: int | None,
+) -> DemoReport:
+    """Run every phase on a fresh in-process simulator and return the report."""
+    from vpsorg.simulator import FaultConfig, serve
+
+    report = DemoReport(count, concurrency)
+    started = time.perf_counter()
+    faults = FaultConfig(latency=latency, latency_jitter=latency)
+    async with serve(
+        port=0,
+        provision_delay=provision_delay,
+        action_delay=action_delay,
+        credits=credits,
+        faults=faults,
+    ) as sim:
+        async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url) as client:
+            report.before = await client.servers.list().to_list()
+            with Phases() as phases:
+                await _fleet_life(client.servers, _Runner(report, phases), count, concurrency)
+            report.after = await client.servers.list().to_list()
+        report.requests = sim.request_count
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _fleet_life(
+    servers: vpsorg.AsyncServers, runner: _Runner, count: int, concurrency: int
+) -> None:
+    specs = [
+        vpsorg.ServerSpec(
+            name=f"demo-{i:03d}",
+            plan_id=1 + i % 2,
+            os_id=(5, 3)[i % 2],
+            location=("us-west", "us-east")[i % 2],
+        )
+        for i in range(1, count + 1)
+    ]
+    created = await runner.phase(
+        "create",
+        len(specs),
+        lambda bar: servers.create_many(specs, concurrency=concurrency, progress=bar),
+        label=lambda spec: spec.name if isinstance(spec, vpsorg.ServerSpec) else str(spec),
+    )
+    ids = [o.value.id for o in created if o.value is not None]
+
+    async def wait_phase(name: str, pending: list[int], status: str) -> list[int]:
+        done = await runner.phase(
+            name,
+            len(pending),
+            lambda bar: servers.wait_for_many(
+                pending,
+                status,
+                timeout=_WAIT_TIMEOUT,
+                interval=_WAIT_INTERVAL,
+                max_interval=_WAIT_MAX_INTERVAL,
+                concurrency=concurrency,
+                progress=bar,
+            ),
+            label=_server_label,
+        )
+        return [o.item for o in done if o.ok]
+
+    async def power_phase(name: str, pending: list[int]) -> list[int]:
+        many = {"reboot": servers.reboot_many, "stop": servers.stop_many}[name]
+        done = await runner.phase(
+            name,
+            len(pending),
+            lambda bar: many(pending, concurrency=concurrency, progress=bar),
+            label=_server_label,
+        )
+        return [o.item for o in done if o.ok]
+
+    active = await wait_phase("wait until active", ids, "active")
+    rebooted = await power_phase("reboot", active)
+    active = await wait_phase("wait until active", rebooted, "active")
+    stopping = await power_phase("stop", active)
+    await wait_phase("wait until stopped", stopping, "stopped")
+    # Delete every server the demo made, whatever happened to it on the way.
+    await runner.phase(
+        "delete",
+        len(ids),
+        lambda bar: servers.delete_many(ids, concurrency=concurrency, progress=bar),
+        label=_server_label,
+    )
+
+
+def _server_label(server_id: int) -> str:
+    return f"server {server_id}"
+
+
+@click.command("demo")
+@click.option(
+    "--servers",
+    "count",
+    type=click.IntRange(1, 10_000),
+    default=25,
+    show_default=True,
+    help="How many servers to create.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many requests run at once.",
+)
+@click.option(
+    "--provision-delay",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Simulator: how long a new server provisions.",
+)
+@click.option(
+    "--action-delay",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    metavar="SECONDS",
+    help="Simulator: how long a start, stop or reboot takes.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.02,
+    show_default=True,
+    metavar="SECONDS",
+    help="Simulator: network latency added to each response (plus up to as much jitter).",
+)
+@click.option(
+    "--credits",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Simulator: credits for creates; fewer than --servers makes some creates fail.",
+)
+@output_option
+@click.pass_obj
+def demo(
+    settings: Settings,
+    count: int,
+    concurrency: int,
+    provision_delay: float,
+    action_delay: float,
+    latency: float,
+    credits: int | None,
+) -> None:
+    """Run a fleet of servers through its life on the bundled simulator.
+
+    No account or second terminal needed: the simulator runs in this process. Creates
+    the servers, waits until they are active, reboots, stops and deletes them (waiting
+    after each), then lists the account. Exits 0 when everything succeeded.
+    """
+    report = run(
+        lambda: run_demo(
+            count=count,
+            concurrency=concurrency,
+            provision_delay=provision_delay,
+            action_delay=action_delay,
+            latency=latency,
+            credits=credits,
+        )
+    )
+    _print_report(settings, report)
+    if not report.ok:
+        if not report.restored:
+            click.echo(
+                f"error: the account has {len(report.after)} servers at the end, "
+                f"not the {len(report.before)} it started with",
+                err=True,
+            )
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _print_report(settings: Settings, report: DemoReport) -> None:
+    if settings.output_format == "json":
+        emit_json(
+            {
+                "ok": report.ok,
+                "servers": report.servers,
+                "concurrency": report.concurrency,
+                "phases": [p.record() for p in report.phases],
+                "seconds": round(report.seconds, 3),
+                "requests": report.requests,
+                "restored": report.restored,
+                "servers_at_start": [server_record(s) for s in report.before],
+                "servers_at_end": [server_record(s) for s in report.after],
+            }
+        )
+        return
+    print_servers(settings, report.after, title="The account at the end")
+    table = Table(
+        title=f"Fleet demo: {report.servers} servers, concurrency {report.concurrency}",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("PHASE")
+    for column in ("COUNT", "OK", "FAILED", "WALL TIME", "OPS/S"):
+        table.add_column(column, justify="right")
+    for p in report.phases:
+        ops = p.ops_per_second
+        table.add_row(
+            p.name,
+            str(p.count),
+            f"[green]{p.succeeded}",
+            f"[red]{p.failed}" if p.failed else "0",
+            f"{p.seconds:.2f} s",
+            "-" if ops is None else f"{ops:.1f}",
+        )
+    print_table(table)
+    verdict = (
+        f"The account is back to its {len(report.before)} sample servers."
+        if report.restored
+        else f"The account has {len(report.after)} servers, not {len(report.before)}."
+    )
+    click.echo(f"{verdict} {report.requests} API requests in {report.seconds:.1f} s in all.")

@@ -1,0 +1,129 @@
+"""The ``vpsorg`` command group, its global options, and :func:`main`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+import vpsorg
+
+from ._demo import demo
+from ._options import OUTPUT_CHOICES
+from ._power import POWER_COMMANDS, delete_servers
+from ._runtime import (
+    ENV_BASE_URL,
+    ENV_TOKEN,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    Settings,
+    enable_logging,
+)
+from ._servers import servers
+
+__all__ = ["cli", "main"]
+
+for _command in (*POWER_COMMANDS, delete_servers):
+    servers.add_command(_command)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--token",
+    envvar=ENV_TOKEN,
+    show_envvar=True,
+    metavar="TOKEN",
+    help="The VPS.org API token.",
+)
+@click.option(
+    "--base-url",
+    envvar=ENV_BASE_URL,
+    show_envvar=True,
+    metavar="URL",
+    help=f"The API root [default: {vpsorg.DEFAULT_BASE_URL}].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=OUTPUT_CHOICES,
+    default=None,
+    help="Output format [default: table on a terminal, else json].",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log the SDK's retries on stderr; twice, every request too.",
+)
+@click.version_option(vpsorg.__version__, "-V", "--version", prog_name="vpsorg")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    token: str | None,
+    base_url: str | None,
+    output: str | None,
+    verbose: int,
+) -> None:
+    """The VPS.org server API from the command line.
+
+    Try it with no account: `vpsorg demo` runs a fleet on the bundled simulator.
+    Against the simulator started with `vpsorg simulator`, pass
+    --base-url http://127.0.0.1:8080/api/v1/ --token demo-token (or set the
+    environment variables).
+
+    Exit codes: 0 success, 1 an API or network error (or some items of a bulk
+    command failed), 2 a usage error, 130 interrupted.
+    """
+    settings = ctx.ensure_object(Settings)
+    settings.token = token or None
+    settings.base_url = base_url or None
+    settings.verbose = verbose
+    if output is not None:
+        settings.output = "json" if output.lower() == "json" else "table"
+    enable_logging(ctx, verbose)
+
+
+cli.add_command(servers)
+cli.add_command(demo)
+
+
+@cli.command(
+    "simulator",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def simulator(args: tuple[str, ...]) -> None:
+    """Run the local VPS.org API simulator (`vpsorg simulator --help` for its options).
+
+    The same as `python -m vpsorg.simulator`: every argument is passed through.
+    """
+    from vpsorg.simulator.__main__ import main as simulator_main
+
+    try:
+        code = simulator_main(list(args), prog="vpsorg simulator")
+    except SystemExit as exc:  # argparse exits for --help and for bad options
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    raise click.exceptions.Exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``vpsorg`` command line and return its exit code.
+
+    ``argv`` defaults to ``sys.argv[1:]``. The console script calls this.
+    """
+    try:
+        code = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="vpsorg", standalone_mode=False
+        )
+    except click.exceptions.Abort as exc:
+        interrupted = isinstance(exc.__context__ or exc.__cause__, KeyboardInterrupt)
+        click.echo("interrupted" if interrupted else "Aborted!", err=True)
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,192 @@
+"""``vpsorg servers start|stop|reboot|delete ID...``: one bulk call over every id given.
+
+Each command shows a progress bar (on a terminal), prints one row per id, prints one
+``error: server ID: ...`` line on stderr per failed id and then exits 1 if any failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+import click
+
+import vpsorg
+
+from ._options import SERVER_ID, concurrency_option, output_option, timeout_option
+from ._progress import Phases
+from ._render import Row, print_rows, report_failures, server_record, to_plain
+from ._runtime import EXIT_FAILURE, EXIT_INTERRUPTED, Settings, call, stdin_is_interactive
+
+__all__ = ["POWER_COMMANDS", "delete_servers"]
+
+BulkAction = Callable[..., Awaitable[vpsorg.BulkResult[int, vpsorg.ActionResult]]]
+
+
+def _power_command(
+    action: str,
+    target: str,
+    pick: Callable[[vpsorg.AsyncServers], BulkAction],
+    summary: str,
+) -> click.Command:
+    """Build the command for one power action; ``target`` is the status it leads to."""
+
+    @click.command(action, help=f"{summary}\n\nSeveral ids run as one bulk call.")
+    @click.argument("server_ids", metavar="ID...", nargs=-1, required=True, type=SERVER_ID)
+    @click.option("--wait", is_flag=True, help=f"Then wait until every server is {target}.")
+    @timeout_option
+    @concurrency_option
+    @output_option
+    @click.pass_obj
+    def command(
+        settings: Settings,
+        server_ids: tuple[int, ...],
+        wait: bool,
+        timeout: float,
+        concurrency: int,
+    ) -> None:
+        ids = _unique(server_ids)
+
+        async def act(servers: vpsorg.AsyncServers) -> list[Row]:
+            with Phases() as phases:
+                done = await pick(servers)(
+                    ids, concurrency=concurrency, progress=phases.add(action, len(ids))
+                )
+                rows = [_action_row(outcome) for outcome in done]
+                if wait:
+                    await _wait_rows(servers, rows, target, timeout, concurrency, phases)
+            return rows
+
+        _finish(settings, call(settings, act), f"{action} {_count(ids)}")
+
+    return command
+
+
+#: start, stop and reboot, in the order ``--help`` lists them.
+POWER_COMMANDS = (
+    _power_command(
+        "start",
+        "active",
+        lambda s: s.start_many,
+        "Power on stopped servers (--wait: until active).",
+    ),
+    _power_command(
+        "stop", "stopped", lambda s: s.stop_many, "Shut down servers (--wait: until stopped)."
+    ),
+    _power_command(
+        "reboot", "active", lambda s: s.reboot_many, "Restart servers (--wait: until active)."
+    ),
+)
+
+
+@click.command("delete")
+@click.argument("server_ids", metavar="ID...", nargs=-1, required=True, type=SERVER_ID)
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking first.")
+@concurrency_option
+@output_option
+@click.pass_obj
+def delete_servers(
+    settings: Settings, server_ids: tuple[int, ...], yes: bool, concurrency: int
+) -> None:
+    """Delete servers permanently. Asks first, unless --yes.
+
+    Without a terminal to ask on, it refuses unless --yes is given.
+    """
+    ids = _unique(server_ids)
+    if not yes:
+        _confirm_delete(ids)
+
+    async def delete(servers: vpsorg.AsyncServers) -> list[Row]:
+        with Phases() as phases:
+            done = await servers.delete_many(
+                ids, concurrency=concurrency, progress=phases.add("delete", len(ids))
+            )
+        return [
+            Row(o.item, status="deleted", detail="deleted") if o.ok else Row(o.item, error=o.error)
+            for o in done
+        ]
+
+    _finish(settings, call(settings, delete), f"delete {_count(ids)}")
+
+
+def _confirm_delete(ids: Sequence[int]) -> None:
+    if not stdin_is_interactive():
+        raise click.UsageError(
+            "refusing to delete without confirmation: stdin is not a terminal; pass --yes"
+        )
+    what = f"server {ids[0]}" if len(ids) == 1 else f"{len(ids)} servers ({_join(ids)})"
+    try:
+        confirmed = click.confirm(f"Delete {what}? This cannot be undone.", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("\ninterrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        confirmed = False  # end of input: take it as a no
+    if not confirmed:
+        click.echo("Aborted: nothing was deleted.", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _action_row(outcome: vpsorg.Outcome[int, vpsorg.ActionResult]) -> Row:
+    result = outcome.value
+    if outcome.error is not None or result is None:
+        return Row(outcome.item, error=outcome.error, extra={"result": None})
+    return Row(
+        outcome.item,
+        status=str(result.server.status),
+        detail=result.message,
+        extra={"result": to_plain(result)},
+    )
+
+
+async def _wait_rows(
+    servers: vpsorg.AsyncServers,
+    rows: Sequence[Row],
+    target: str,
+    timeout: float,
+    concurrency: int,
+    phases: Phases,
+) -> None:
+    """Wait for ``target`` on every row that succeeded; record the outcome in the rows."""
+    for row in rows:
+        row.extra["server"] = None
+    pending = [row.server_id for row in rows if row.ok]
+    if not pending:
+        return
+    waited = await servers.wait_for_many(
+        pending,
+        target,
+        timeout=timeout,
+        concurrency=concurrency,
+        progress=phases.add(f"wait for {target}", len(pending)),
+    )
+    outcomes = {o.item: o for o in waited}
+    for row in rows:
+        outcome = outcomes.get(row.server_id)
+        if outcome is None:
+            continue
+        if outcome.error is not None or outcome.value is None:
+            row.error = outcome.error
+        else:
+            row.status = str(outcome.value.status)
+            row.detail = f"{row.detail}; now {row.status}"
+            row.extra["server"] = server_record(outcome.value)
+
+
+def _finish(settings: Settings, rows: Sequence[Row], title: str) -> None:
+    print_rows(settings, rows, title)
+    if report_failures(rows):
+        raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _unique(ids: Iterable[int]) -> list[int]:
+    """The ids in the order given, each once (acting twice on one id would fail)."""
+    return list(dict.fromkeys(ids))
+
+
+def _count(ids: Sequence[int]) -> str:
+    return f"{len(ids)} server{'s' if len(ids) != 1 else ''}"
+
+
+def _join(ids: Sequence[int], limit: int = 10) -> str:
+    shown = ", ".join(map(str, ids[:limit]))
+    return shown if len(ids) <= limit else f"{shown}, ... ({len(ids) - limit} more)"

@@ -1,0 +1,221 @@
+"""What every command shares: the group's settings, and running a command's coroutine.
+
+:func:`run` is the one place where the SDK's errors become exit codes:
+
+====  ==========================================================================
+code  meaning
+====  ==========================================================================
+0     success
+1     an API or network error (one line on stderr), or some items of a bulk call
+      failed (one line per failed item, printed by the command)
+2     a usage error: click's own, a missing token, or input the SDK rejected
+      before sending anything
+130   interrupted by Ctrl-C, after the work in flight was cancelled
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+import click
+
+import vpsorg
+
+__all__ = [
+    "ENV_BASE_URL",
+    "ENV_TOKEN",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "CommandFailed",
+    "OutputFormat",
+    "Settings",
+    "call",
+    "enable_logging",
+    "one_line",
+    "run",
+    "stdin_is_interactive",
+    "stream_is_terminal",
+]
+
+T = TypeVar("T")
+
+#: The environment variables the group options fall back to.
+ENV_TOKEN = "VPSORG_API_TOKEN"
+ENV_BASE_URL = "VPSORG_BASE_URL"
+
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+OutputFormat = Literal["table", "json"]
+
+
+def stream_is_terminal(stream: object) -> bool:
+    """True when ``stream`` is an interactive terminal (False for pipes, files, CliRunner)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
+
+
+def stdin_is_interactive() -> bool:
+    """True when someone can answer a question on stdin (a terminal)."""
+    return stream_is_terminal(sys.stdin)
+
+
+@dataclass
+class Settings:
+    """The group-level options every command reads (``ctx.obj``).
+
+    The token is held here only to hand it to :class:`vpsorg.AsyncClient`; it is never
+    printed.
+    """
+
+    token: str | None = None
+    base_url: str | None = None
+    output: OutputFormat | None = None
+    verbose: int = 0
+
+    def __repr__(self) -> str:
+        # Keep the token out of any debug print of the context.
+        token = "set" if self.token else "unset"
+        return f"Settings(token=<{token}>, base_url={self.base_url!r}, output={self.output!r})"
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """``--output`` when given; else tables on a terminal and JSON otherwise."""
+        if self.output is not None:
+            return self.output
+        return "table" if stream_is_terminal(sys.stdout) else "json"
+
+    def client(self) -> vpsorg.AsyncClient:
+        """A new client for these settings; call it inside the running event loop."""
+        if not self.token:
+            raise click.UsageError(
+                f"no API token: pass --token or set ${ENV_TOKEN}",
+                click.get_current_context(silent=True),
+            )
+        return vpsorg.AsyncClient(token=self.token, base_url=self.base_url)
+
+
+class CommandFailed(Exception):
+    """The command failed and has already said why on stderr; exit with code 1."""
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    """Run ``factory()`` in a fresh event loop and return its result.
+
+    SDK errors are reported here: input and configuration errors as usage errors (exit 2),
+    every other :class:`vpsorg.VPSOrgError` as ``error: ...`` on stderr (exit 1). Ctrl-C
+    cancels the coroutine, waits for it to unwind (closing the client), then exits 130.
+    """
+    ctx = click.get_current_context(silent=True)
+    try:
+        return _run_interruptibly(factory)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except (vpsorg.ConfigurationError, vpsorg.InvalidInputError) as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    except vpsorg.VPSOrgError as exc:
+        click.echo(f"error: {one_line(exc)}", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE) from None
+    except CommandFailed:
+        raise click.exceptions.Exit(EXIT_FAILURE) from None
+
+
+def call(settings: Settings, fn: Callable[[vpsorg.AsyncServers], Awaitable[T]]) -> T:
+    """Open a client, await ``fn(client.servers)``, close the client: all inside :func:`run`."""
+
+    async def go() -> T:
+        async with settings.client() as client:
+            return await fn(client.servers)
+
+    return run(go)
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on a single line."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
+    """``asyncio.run`` where SIGINT cancels the main task instead of raising mid-callback.
+
+    Python 3.11's runner does this already; doing it here gives 3.10 the same behaviour:
+    the task unwinds (bulk workers are cancelled, the client's session closed) and then
+    :class:`KeyboardInterrupt` is raised to the caller.
+    """
+    interrupted = False
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_interrupt() -> None:
+            nonlocal interrupted
+            interrupted = True
+            if task is not None:
+                task.cancel()
+
+        installed = False
+        # Unavailable on Windows and outside the main thread: there the default
+        # KeyboardInterrupt (or the 3.11 runner's own handler) does the job.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
+            installed = True
+        try:
+            return await factory()
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (CliRunner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("vpsorg: %(levelname)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def enable_logging(ctx: click.Context, verbose: int) -> None:
+    """``-v``: the SDK's retries and warnings on stderr; ``-vv``: every request too."""
+    if verbose <= 0:
+        return
+    logger = logging.getLogger("vpsorg")
+    handler = _StderrHandler()
+    previous = logger.level
+    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    logger.addHandler(handler)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    ctx.call_on_close(restore)

@@ -1,0 +1,152 @@
+"""``vpsorg servers``: list, get, create, update, patch and wait for servers.
+
+The commands that act on many ids at once (start, stop, reboot, delete) are in
+:mod:`vpsorg.cli._power` and are added to the same group.
+"""
+
+from __future__ import annotations
+
+import click
+
+import vpsorg
+
+from ._options import SERVER_ID, output_option, timeout_option
+from ._progress import Phases
+from ._render import print_server, print_servers
+from ._runtime import Settings, call
+
+__all__ = ["servers"]
+
+
+@click.group("servers")
+def servers() -> None:
+    """List, create, change, power on and off, and delete servers."""
+
+
+@servers.command("list")
+@click.option("--status", help="Only servers with this status (active, stopped, suspended, ...).")
+@click.option("--location", help="Only servers in this data center (us-west, us-east, ...).")
+@output_option
+@click.pass_obj
+def list_servers(settings: Settings, status: str | None, location: str | None) -> None:
+    """List the servers in the account (every page)."""
+    found = call(settings, lambda s: s.list(status=status, location=location).to_list())
+    print_servers(settings, found)
+
+
+@servers.command("get")
+@click.argument("server_id", type=SERVER_ID)
+@output_option
+@click.pass_obj
+def get_server(settings: Settings, server_id: int) -> None:
+    """Show one server's details, with its addresses and resource usage."""
+    print_server(settings, call(settings, lambda s: s.get(server_id)))
+
+
+@servers.command("create")
+@click.option("--name", required=True, help="Letters, digits and hyphens.")
+@click.option("--plan-id", type=SERVER_ID, required=True, help="The plan (size), e.g. 1.")
+@click.option("--os-id", type=SERVER_ID, required=True, help="The operating system, e.g. 5.")
+@click.option("--location", required=True, help="The data center, e.g. us-west.")
+@click.option("--hostname", help="The server's FQDN [default: chosen by the API].")
+@click.option("--ssh-key-id", type=SERVER_ID, help="The id of an SSH key to install.")
+@click.option(
+    "--backups/--no-backups", default=None, help="Automatic backups [default: the API's, off]."
+)
+@click.option("--wait", is_flag=True, help="Wait until the server is active.")
+@timeout_option
+@output_option
+@click.pass_obj
+def create_server(
+    settings: Settings,
+    name: str,
+    plan_id: int,
+    os_id: int,
+    location: str,
+    hostname: str | None,
+    ssh_key_id: int | None,
+    backups: bool | None,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Create (deploy) a server and show it."""
+
+    async def create(s: vpsorg.AsyncServers) -> vpsorg.Server:
+        server = await s.create(
+            name=name,
+            plan_id=plan_id,
+            os_id=os_id,
+            location=location,
+            hostname=hostname,
+            ssh_key_id=ssh_key_id,
+            backups_enabled=backups,
+        )
+        if not wait:
+            return server
+        return await _wait_with_bar(s, server.id, "active", timeout)
+
+    print_server(settings, call(settings, create))
+
+
+@servers.command("update")
+@click.argument("server_id", type=SERVER_ID)
+@click.option("--name", required=True, help="The new name.")
+@click.option("--hostname", required=True, help="The new FQDN.")
+@click.option("--backups/--no-backups", default=None, help="Automatic backups on or off.")
+@output_option
+@click.pass_obj
+def update_server(
+    settings: Settings, server_id: int, name: str, hostname: str, backups: bool | None
+) -> None:
+    """Replace a server's settings (PUT): --name, --hostname and --backups/--no-backups."""
+    if backups is None:
+        # click does not enforce required=True on a boolean flag pair.
+        raise click.UsageError("Missing option '--backups/--no-backups'.")
+    print_server(settings, call(settings, lambda s: s.update(server_id, name, hostname, backups)))
+
+
+@servers.command("patch")
+@click.argument("server_id", type=SERVER_ID)
+@click.option("--name", help="The new name.")
+@click.option("--hostname", help="The new FQDN.")
+@click.option("--backups/--no-backups", default=None, help="Automatic backups on or off.")
+@output_option
+@click.pass_obj
+def patch_server(
+    settings: Settings,
+    server_id: int,
+    name: str | None,
+    hostname: str | None,
+    backups: bool | None,
+) -> None:
+    """Change some of a server's settings (PATCH): only the options given."""
+    if name is None and hostname is None and backups is None:
+        raise click.UsageError("give at least one of --name, --hostname, --backups/--no-backups")
+    print_server(
+        settings,
+        call(
+            settings,
+            lambda s: s.patch(server_id, name=name, hostname=hostname, backups_enabled=backups),
+        ),
+    )
+
+
+@servers.command("wait")
+@click.argument("server_id", type=SERVER_ID)
+@click.option("--status", required=True, help="The status to wait for, e.g. active or stopped.")
+@timeout_option
+@output_option
+@click.pass_obj
+def wait_server(settings: Settings, server_id: int, status: str, timeout: float) -> None:
+    """Wait until a server has a status, then show it (exit 1 on timeout)."""
+    print_server(settings, call(settings, lambda s: _wait_with_bar(s, server_id, status, timeout)))
+
+
+async def _wait_with_bar(
+    servers: vpsorg.AsyncServers, server_id: int, status: str, timeout: float
+) -> vpsorg.Server:
+    with Phases() as phases:
+        bar = phases.add(f"wait for {status}", 1)
+        server = await servers.wait_for(server_id, status, timeout=timeout)
+        bar.finish(ok=True)
+    return server
