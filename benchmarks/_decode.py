@@ -1,0 +1,120 @@
+"""Case 4: the CPU cost of turning one server's JSON into a ``vpsorg.Server``.
+
+Four ways over the same detail-view payload, fetched from the simulator: the SDK's
+converter from a decoded ``dict`` (what the target is about), the same from the raw
+bytes, and plain ``dict`` access of every field a ``Server`` has, from a ``dict`` and
+from bytes. Plus one list page of 50 servers through ``structure_many``, per server.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+import vpsorg
+from benchmarks._env import json_loads
+from benchmarks._target import Target
+from vpsorg._converter import structure, structure_many
+
+__all__ = ["DECODERS", "fetch_samples", "time_decoder"]
+
+
+def fetch_samples(target: Target) -> tuple[bytes, bytes]:
+    """The detail view of the first server and the first list page, as the server sends them."""
+    headers = target.headers
+    with requests.Session() as session:
+        detail = session.get(target.detail_url(target.server_ids[0]), headers=headers, timeout=10)
+        page = session.get(target.list_url, headers=headers, timeout=10)
+    detail.raise_for_status()
+    page.raise_for_status()
+    if len(json_loads(page.content)["results"]) != target.page_size:
+        raise RuntimeError(f"the first list page does not hold {target.page_size} servers")
+    return detail.content, page.content
+
+
+def _touch(data: dict[str, Any]) -> tuple[object, ...]:
+    """Read every field a Server has, the nested ones included, as plain dict access."""
+    plan = data["plan"]
+    os_ = data["os"]
+    usage = data.get("resource_usage")
+    return (
+        data["id"],
+        data["name"],
+        data["status"],
+        data["hostname"],
+        data["ip_address"],
+        data["location"],
+        (plan["id"], plan["name"], plan["vcpus"], plan["memory"], plan["storage"]),
+        plan.get("bandwidth"),
+        (os_["id"], os_["name"]),
+        data["created_at"],
+        data["updated_at"],
+        data.get("ipv6_address"),
+        data.get("backups_enabled"),
+        None
+        if usage is None
+        else (
+            usage["cpu_percent"],
+            usage["memory_used"],
+            usage["disk_used"],
+            usage["bandwidth_used"],
+        ),
+        data.get("message"),
+    )
+
+
+#: name -> (what it does, builds the per-call function from (detail bytes, page bytes),
+#: items per call).
+DECODERS: dict[str, tuple[str, Callable[[bytes, bytes], Callable[[], object]], int]] = {
+    "structure": (
+        "vpsorg structure(dict) -> Server",
+        lambda detail, _: _bind(structure, json_loads(detail), vpsorg.Server),
+        1,
+    ),
+    "loads_structure": (
+        "vpsorg JSON bytes -> Server",
+        lambda detail, _: _bind(lambda b: structure(json_loads(b), vpsorg.Server), detail),
+        1,
+    ),
+    "structure_many": (
+        "vpsorg structure_many(page of 50), per server",
+        lambda _, page: _bind(structure_many, json_loads(page)["results"], vpsorg.Server),
+        50,
+    ),
+    "dict_access": (
+        "plain dict access of the same fields",
+        lambda d, _: _bind(_touch, json_loads(d)),
+        1,
+    ),
+    "loads_dict_access": (
+        "JSON bytes -> dict, same field access",
+        lambda detail, _: _bind(lambda b: _touch(json_loads(b)), detail),
+        1,
+    ),
+}
+
+
+def _bind(fn: Callable[..., object], *args: Any) -> Callable[[], object]:
+    return lambda: fn(*args)
+
+
+def time_decoder(name: str, detail: bytes, page: bytes, iterations: int) -> float:
+    """Microseconds per item for ``iterations`` calls of one decoder (GC paused)."""
+    _, build, items = DECODERS[name]
+    call = build(detail, page)
+    call()  # build caches (cattrs hooks, orjson key cache) outside the timing
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        for _ in range(iterations):
+            call()
+        elapsed = time.perf_counter() - started
+    finally:
+        if enabled:
+            gc.enable()
+    return elapsed / (iterations * items) * 1e6

@@ -1,0 +1,281 @@
+"""The markdown tables and the target checks, from the figures of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks._measure import median_ratio
+
+__all__ = ["evaluate_targets", "render"]
+
+Row = dict[str, Any]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def _find(rows: list[Row], key: str) -> Row | None:
+    return next((r for r in rows if r.get("key") == key), None)
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _pair(rows: list[Row], a: str, b: str) -> float | None:
+    ra, rb = _find(rows, a), _find(rows, b)
+    if ra is None or rb is None:
+        return None
+    return median_ratio(ra["rounds"]["rate"], rb["rounds"]["rate"])
+
+
+def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
+    """Every target with its measured value and pass/miss (``None``: not measured)."""
+    get, lists, blocking = cases["get_fanout"], cases["list_pages"], cases["blocking"]
+    h = headline
+    out: list[Row] = []
+
+    def add(
+        name: str,
+        value: float | None,
+        goal: float,
+        fmt: Callable[[float], str],
+        *,
+        at_most: bool = False,
+    ) -> None:
+        ok = None if value is None else (value <= goal if at_most else value >= goal)
+        out.append(
+            {
+                "target": name,
+                "measured": value,
+                "shown": "not measured" if value is None else fmt(value),
+                "goal": ("≤ " if at_most else "≥ ") + fmt(goal),
+                "pass": ok,
+            }
+        )
+
+    add(
+        f"AsyncClient get_many ÷ raw aiohttp, GET fan-out, concurrency {h}",
+        _pair(get, f"get/sdk_get_many/{h}", f"get/aiohttp/{h}"),
+        0.90,
+        _ratio,
+    )
+    for row in lists:
+        if row["key"].startswith("list/sdk/"):
+            c = row["concurrency"]
+            add(
+                f"AsyncClient list pages of 50 ÷ raw aiohttp, concurrency {c}",
+                row["ratio"],
+                0.80,
+                _ratio,
+            )
+    add(
+        "Client sequential get ÷ sequential requests",
+        _pair(blocking, "get/client_seq/1", "get/requests_seq/1"),
+        2.0,
+        _ratio,
+    )
+    add(
+        "Client sequential get ÷ AsyncClient at concurrency 1",
+        _pair(blocking, "get/client_seq/1", "get/sdk_seq/1"),
+        0.75,
+        _ratio,
+    )
+    add(
+        f"Client get_many ÷ requests with 32 threads, concurrency {h}",
+        _pair(blocking, f"get/client_get_many/{h}", "get/requests_threads/32"),
+        5.0,
+        _ratio,
+    )
+    add(
+        f"Client get_many ÷ AsyncClient get_many, concurrency {h}",
+        _pair(blocking, f"get/client_get_many/{h}", f"get/sdk_get_many/{h}"),
+        0.85,
+        _ratio,
+    )
+    memory = cases["memory"]
+    biggest = max((r["items"] for r in memory), default=None)
+    peak = next(
+        (r["peak_rss_mb"] for r in memory if r["shape"] == "pool_keep" and r["items"] == biggest),
+        None,
+    )
+    add(
+        f"get_many over {biggest or 0:,} items: peak RSS (MB)",
+        peak,
+        80.0,
+        lambda v: f"{v:.0f} MB",
+        at_most=True,
+    )
+    per_item = [r["us_per_item"] for r in memory if r["shape"] == "pool_keep"]
+    spread = max(per_item) / min(per_item) if len(per_item) > 1 else None
+    add(
+        "get_many time per item, largest ÷ smallest across sizes (linear: ≤ 1.25)",
+        spread,
+        1.25,
+        _ratio,
+        at_most=True,
+    )
+    decode = _find(cases["decode"], "structure")
+    add(
+        "decode one server, structure(dict) -> Server (µs)",
+        None if decode is None else decode["us"],
+        3.0,
+        lambda v: f"{v:.2f} µs",
+        at_most=True,
+    )
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+
+def _http_table(rows: list[Row], unit: str) -> list[str]:
+    header = [
+        "client",
+        "concurrency",
+        f"{unit}/s",
+        "time (s)",
+        "vs raw aiohttp",
+        "client CPU",
+        "server CPU",
+        "other CPU",
+    ]
+    body = []
+    for r in rows:
+        flag = " (server-bound)" if r["server_bound"] else ""
+        body.append(
+            [
+                r["client"],
+                r["concurrency"],
+                f"{r['rate']:,.0f}",
+                f"{r['seconds']:.2f}",
+                _ratio(r["ratio"]) + ("" if r["ratio_vs"].endswith(r["concurrency"]) else " †"),
+                _pct(r["client_cpu"]),
+                _pct(r["server_cpu"]) + flag,
+                _pct(r["other_cpu"]),
+            ]
+        )
+    return _table(header, body)
+
+
+def render(result: dict[str, Any]) -> str:
+    """The whole report as markdown."""
+    meta, cases = result["meta"], result["cases"]
+    m, s = meta["machine"], meta["server"]
+    lines = [
+        f"# vpsorg benchmarks ({meta['plan']} run, {meta['rounds']} rounds)",
+        "",
+        f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB, {m['os']}; "
+        f"{m['python']}; aiohttp {m['aiohttp']}, httpx {m['httpx']}, requests {m['requests']}, "
+        f"cattrs {m['cattrs']}; vpsorg {m['vpsorg']}",
+        f"- Event loop: {m['event_loop']}; JSON: {m['json']} (the SDK and every baseline)",
+        f"- Server: {s['name']} in its own process (pid {s['pid']}) at {s['base_url']}, "
+        f"{s['servers']} servers, pages of {s['page_size']}: `{s['command']}`",
+        f"- Server check: {meta['server_check']}",
+        "- Figures are medians over rounds; a ratio is taken round by round (this client's rate "
+        "÷ the baseline's in the same round), then the median of those ratios: above 1 is "
+        "faster. CPU is % of one core during the measured part (client process, server "
+        "process, everything else on the machine).",
+        "",
+    ]
+    get = cases["get_fanout"]
+    if get:
+        calls = get[0]["work"]
+        lines += [f"## 1. GET detail fan-out ({calls} per run)", "", *_http_table(get, "calls")]
+        lines += ["", "† against raw aiohttp at the headline concurrency (same round).", ""]
+    lists = cases["list_pages"]
+    if lists:
+        lines += [
+            "## 2. List pages of 50 servers (decoding-heavy)",
+            "",
+            *_http_table(lists, "pages"),
+            "",
+        ]
+    lines += ["## 3. The blocking client", ""]
+    if cases["blocking"]:
+        lines += [
+            *_http_table(cases["blocking"], "calls"),
+            "",
+            "† against raw aiohttp at the headline concurrency (same round).",
+            "",
+        ]
+    else:
+        lines += [f"Not measured: {meta['blocking_skipped']}", ""]
+    if cases["decode"]:
+        lines += ["## 4. Decoding one server (detail view)", ""]
+        body = [
+            [r["decoder"], f"{r['us']:.2f}", _ratio(r["times_dict_access"]) + f" ({r['vs']})"]
+            for r in cases["decode"]
+        ]
+        lines += _table(["decoder", "µs per server", "time ÷ dict access"], body)
+        lines += [
+            "",
+            f"{cases['decode'][0]['iterations']:,} calls per round, garbage collector paused.",
+            "",
+        ]
+    if cases["memory"]:
+        lines += ["## 5. Memory and growth: one bulk call per fresh process, concurrency 100", ""]
+        body = [
+            [
+                r["what"],
+                f"{r['items']:,}",
+                f"{r['seconds']:.2f}",
+                f"{r['us_per_item']:.0f}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['peak_rss_mb'] - r['baseline_rss_mb']:.0f}",
+                _pct(r["client_cpu"]),
+                _pct(r["server_cpu"]),
+            ]
+            for r in cases["memory"]
+        ]
+        header = [
+            "shape",
+            "items",
+            "time (s)",
+            "µs/item",
+            "peak RSS (MB)",
+            "peak - RSS before (MB)",
+            "client CPU",
+            "server CPU",
+        ]
+        lines += [*_table(header, body), ""]
+    sp = cases["speedups"]
+    if sp:
+        lines += ["## 6. With and without the speedups extra", ""]
+        lines += [
+            f"With: {sp['with']['json']}, {sp['with']['event_loop']}. Without "
+            f"(`VPSORG_NO_SPEEDUPS=1`, imports blocked): {sp['without']['json']}, "
+            f"{sp['without']['event_loop']}. Each in its own process.",
+            "",
+        ]
+        body = []
+        for r in sp["rows"]:
+            fmt = (lambda v: f"{v:,.0f}") if r["unit"].endswith("/s") else (lambda v: f"{v:.2f}")
+            body.append(
+                [
+                    r["workload"],
+                    r["unit"],
+                    fmt(r["with"]),
+                    fmt(r["without"]),
+                    _ratio(r["without_over_with"]),
+                ]
+            )
+        lines += [*_table(["workload", "unit", "with", "without", "without ÷ with"], body), ""]
+    lines += ["## Targets", ""]
+    body = []
+    for t in result["targets"]:
+        verdict = "not measured" if t["pass"] is None else ("pass" if t["pass"] else "MISS")
+        body.append([t["target"], t["shown"], t["goal"], verdict])
+    lines += _table(["target", "measured", "goal", "result"], body)
+    return "\n".join(lines) + "\n"

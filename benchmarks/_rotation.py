@@ -1,0 +1,224 @@
+"""Cases 1 to 3: every HTTP client in turn, round after round, in this process.
+
+All the measurements of the three cases form one rotation (A B C ... A B C ...), so a
+figure used by two cases (sequential ``requests`` in cases 1 and 3, say) is measured
+once per round and every ratio pairs two runs of the same round.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import attrs
+
+from benchmarks import _env
+from benchmarks import _workloads as w
+from benchmarks._measure import CpuUse, Span, median, median_ratio, server_bound
+from benchmarks._plan import Plan
+from benchmarks._target import Target
+
+__all__ = ["Variant", "build_variants", "case_rows", "run_rotation"]
+
+Runner = Callable[[Span], int]
+
+
+@attrs.frozen
+class Variant:
+    """One client doing one kind of work at one concurrency."""
+
+    key: str
+    client: str
+    concurrency: str
+    unit: str
+    work: str
+    run: Runner
+
+
+@attrs.define
+class Samples:
+    """Per-round figures of one variant."""
+
+    seconds: list[float] = attrs.field(factory=list)
+    rates: list[float] = attrs.field(factory=list)
+    client_cpu: list[float] = attrs.field(factory=list)
+    server_cpu: list[float] = attrs.field(factory=list)
+    other_cpu: list[float] = attrs.field(factory=list)
+
+
+def _async(
+    workload: Callable[..., Coroutine[Any, Any, int]],
+    target: Target,
+    work: Any,
+    conc: int,
+    timeout: float,
+) -> Runner:
+    def run(span: Span) -> int:
+        return _env.run_async(workload(target, work, conc, span), timeout=timeout)
+
+    return run
+
+
+def _sync(
+    workload: Callable[..., int], target: Target, work: Any, conc: int, timeout: float
+) -> Runner:
+    return functools.partial(_call_sync, workload, target, work, conc, timeout=timeout)
+
+
+def _call_sync(
+    workload: Callable[..., int],
+    target: Target,
+    work: Any,
+    conc: int,
+    span: Span,
+    *,
+    timeout: float,
+) -> int:
+    return workload(target, work, conc, span, timeout=timeout)
+
+
+def get_key(client: str, concurrency: int | str) -> str:
+    return f"get/{client}/{concurrency}"
+
+
+def list_key(client: str, concurrency: int | str) -> str:
+    return f"list/{client}/{concurrency}"
+
+
+#: Case 1 at each concurrency: key, label, workload.
+_GET_CLIENTS = (
+    ("aiohttp", "raw aiohttp", w.aiohttp_get),
+    ("sdk_get_many", "AsyncClient get_many", w.sdk_get_many),
+    ("sdk_pool", "AsyncClient get, worker pool", w.sdk_get_pool),
+    ("httpx", "httpx.AsyncClient", w.httpx_get),
+)
+#: Case 2 at each concurrency.
+_LIST_CLIENTS = (
+    ("aiohttp", "raw aiohttp", w.aiohttp_list),
+    ("sdk", "AsyncClient list(page_size=50)", w.sdk_list),
+)
+
+
+def build_variants(plan: Plan, target: Target) -> list[Variant]:
+    """Every measurement of cases 1-3, in the order one round runs them."""
+    ids = target.ids(plan.calls)
+    t = plan.timeout
+    out: list[Variant] = []
+
+    def get(key: str, label: str, conc: int, runner: Runner, shown: str = "") -> None:
+        out.append(
+            Variant(get_key(key, conc), label, shown or str(conc), "calls", len(ids), runner)
+        )
+
+    for c in plan.concurrencies:
+        for key, label, workload in _GET_CLIENTS:
+            get(key, label, c, _async(workload, target, ids, c, t))
+    threads = w.REQUESTS_THREADS
+    runner = _sync(w.requests_threads, target, ids, threads, t)
+    get("requests_threads", f"requests, {threads} threads", threads, runner, f"{threads} threads")
+    get("requests_seq", "requests, sequential", 1, _sync(w.requests_sequential, target, ids, 1, t))
+    for c in plan.concurrencies:
+        n = plan.listings_at(c)
+        for key, label, workload in _LIST_CLIENTS:
+            runner = _async(workload, target, n, c, t)
+            work = f"{n:,} full listings"
+            out.append(Variant(list_key(key, c), label, str(c), "pages", work, runner))
+    get(
+        "sdk_seq", "AsyncClient get, sequential", 1, _async(w.sdk_get_sequential, target, ids, 1, t)
+    )
+    if w.has_blocking_client():
+        get(
+            "client_seq",
+            "Client get, sequential",
+            1,
+            _sync(w.client_get_sequential, target, ids, 1, t),
+        )
+        c = headline(plan)
+        get("client_get_many", "Client get_many", c, _sync(w.client_get_many, target, ids, c, t))
+    return out
+
+
+def headline(plan: Plan) -> int:
+    """The concurrency the targets are stated at: 100, or the nearest one measured."""
+    return min(plan.concurrencies, key=lambda c: abs(c - 100))
+
+
+def run_rotation(
+    variants: list[Variant], rounds: int, server_pid: int, log: Callable[[str], None]
+) -> dict[str, Samples]:
+    """Run every variant once per round, in order; return the per-round figures."""
+    samples = {v.key: Samples() for v in variants}
+    for round_ in range(1, rounds + 1):
+        for v in variants:
+            gc.collect()
+            span = Span(server_pid)
+            done = v.run(span)
+            s = samples[v.key]
+            s.seconds.append(span.seconds)
+            s.rates.append(done / span.seconds)
+            s.client_cpu.append(span.cpu.client)
+            s.server_cpu.append(span.cpu.server)
+            s.other_cpu.append(span.cpu.other)
+            log(
+                f"  round {round_}/{rounds}  {v.key:<32} {done / span.seconds:>9,.0f} {v.unit}/s"
+                f"  cpu client {span.cpu.client:3.0f}% server {span.cpu.server:3.0f}%"
+            )
+    return samples
+
+
+def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any]:
+    cpu = CpuUse(median(s.client_cpu), median(s.server_cpu), median(s.other_cpu))
+    return {
+        "key": v.key,
+        "client": v.client,
+        "concurrency": v.concurrency,
+        "unit": v.unit,
+        "work": v.work,
+        "seconds": median(s.seconds),
+        "rate": median(s.rates),
+        "ratio": median_ratio(s.rates, base.rates),
+        "ratio_vs": base_name,
+        "client_cpu": cpu.client,
+        "server_cpu": cpu.server,
+        "other_cpu": cpu.other,
+        "server_bound": server_bound(cpu),
+        "rounds": {"seconds": s.seconds, "rate": s.rates},
+    }
+
+
+def case_rows(
+    plan: Plan, variants: list[Variant], samples: dict[str, Samples]
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of cases 1, 2 and 3, each with its ratio to raw aiohttp."""
+    by_key = {v.key: v for v in variants}
+    head = headline(plan)
+    head_base = get_key("aiohttp", head)
+
+    def row(key: str, base_key: str) -> dict[str, Any]:
+        base = by_key[base_key]
+        name = f"raw aiohttp, concurrency {base.concurrency}"
+        return _row(by_key[key], samples[key], samples[base_key], name)
+
+    get_rows, list_rows = [], []
+    for c in plan.concurrencies:
+        for client in ("aiohttp", "sdk_get_many", "sdk_pool", "httpx"):
+            get_rows.append(row(get_key(client, c), get_key("aiohttp", c)))
+        for client in ("aiohttp", "sdk"):
+            list_rows.append(row(list_key(client, c), list_key("aiohttp", c)))
+    get_rows.append(row(get_key("requests_threads", w.REQUESTS_THREADS), head_base))
+    get_rows.append(row(get_key("requests_seq", 1), head_base))
+    get_rows.append(row(get_key("sdk_seq", 1), head_base))
+    blocking: list[dict[str, Any]] = []
+    if get_key("client_seq", 1) in by_key:
+        for key in (
+            get_key("client_seq", 1),
+            get_key("requests_seq", 1),
+            get_key("sdk_seq", 1),
+            get_key("client_get_many", head),
+            get_key("sdk_get_many", head),
+            get_key("requests_threads", w.REQUESTS_THREADS),
+        ):
+            blocking.append(row(key, head_base))
+    return {"get_fanout": get_rows, "list_pages": list_rows, "blocking": blocking}

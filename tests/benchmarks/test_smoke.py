@@ -1,0 +1,102 @@
+"""The benchmark suite runs end to end and reports every case (speed is never asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import vpsorg
+
+ROOT = Path(__file__).resolve().parents[2]
+HTTP_FIELDS = ("rate", "seconds", "ratio", "client_cpu", "server_cpu", "other_cpu")
+
+
+def _numbers(row: dict[str, Any], fields: tuple[str, ...]) -> None:
+    for field in fields:
+        value = row[field]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (field, row)
+        assert math.isfinite(value), (field, row)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| client | concurrency |" in done.stdout
+    assert "## Targets" in done.stdout
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+def test_meta_names_the_server_and_the_machine(report: dict[str, Any]) -> None:
+    meta = report["meta"]
+    assert meta["plan"] == "smoke"
+    assert meta["server"]["name"] == "vpsorg.simulator"
+    assert meta["server"]["base_url"].startswith("http://127.0.0.1:")
+    for key in ("cores", "python", "aiohttp", "event_loop", "json"):
+        assert meta["machine"][key]
+    assert meta["server_check"]
+
+
+def test_http_cases_have_every_client_and_concurrency(report: dict[str, Any]) -> None:
+    cases = report["cases"]
+    get_clients = {row["key"].split("/")[1] for row in cases["get_fanout"]}
+    assert {"aiohttp", "sdk_get_many", "sdk_pool", "httpx", "requests_threads", "requests_seq"} <= (
+        get_clients
+    )
+    list_clients = {row["key"].split("/")[1] for row in cases["list_pages"]}
+    assert list_clients == {"aiohttp", "sdk"}
+    for row in cases["get_fanout"] + cases["list_pages"] + cases["blocking"]:
+        _numbers(row, HTTP_FIELDS)
+        assert len(row["rounds"]["rate"]) == report["meta"]["rounds"]
+
+
+def test_blocking_case_is_measured_once_the_client_exists(report: dict[str, Any]) -> None:
+    rows = report["cases"]["blocking"]
+    if hasattr(vpsorg, "Client"):
+        assert {row["key"] for row in rows} >= {"get/client_seq/1", "get/client_get_many/100"}
+    else:
+        assert rows == []
+        assert "vpsorg.Client" in report["meta"]["blocking_skipped"]
+
+
+def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None:
+    cases = report["cases"]
+    assert {row["key"] for row in cases["decode"]} >= {"structure", "dict_access"}
+    for row in cases["decode"]:
+        _numbers(row, ("us", "times_dict_access"))
+    assert {row["shape"] for row in cases["memory"]} == {
+        "pool_keep",
+        "tasks_keep",
+        "pool_discard",
+        "tasks_discard",
+    }
+    for row in cases["memory"]:
+        _numbers(row, ("seconds", "us_per_item", "peak_rss_mb", "baseline_rss_mb"))
+    speedups = cases["speedups"]
+    assert "orjson" not in speedups["without"]["json"]
+    for row in speedups["rows"]:
+        _numbers(row, ("with", "without", "without_over_with"))
+
+
+def test_every_target_is_listed(report: dict[str, Any]) -> None:
+    targets = report["targets"]
+    assert len(targets) >= 9
+    for target in targets:
+        assert target["pass"] in (True, False, None)
+        if target["pass"] is not None:
+            _numbers(target, ("measured",))
