@@ -232,9 +232,14 @@ def report_failures(rows: Iterable[Row]) -> int:
     """Report every failed row on stderr; return how many there were."""
     count = 0
     for row in rows:
-        if row.error is not None:
-            report_failure(f"server {row.server_id}", row.error)
-            count += 1
+        if row.error is None:
+            continue
+        label = f"server {row.server_id}"
+        if one_line(row.error).startswith(f"{label} "):  # e.g. a wait timeout names it
+            click.echo(f"error: {one_line(row.error)}", err=True)
+        else:
+            report_failure(label, row.error)
+        count += 1
     return count
 
 

@@ -1,0 +1,137 @@
+"""``vpsorg`` as a real process: exit codes, JSON on a pipe, a real terminal, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from vpsorg.simulator import Simulator
+
+from .conftest import REPO, status_of, subprocess_env
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and terminals")
+
+MODULE = [sys.executable, "-m", "vpsorg.cli"]
+
+
+def _connection(sim: Simulator) -> list[str]:
+    return ["--base-url", sim.base_url, "--token", sim.token]
+
+
+def _run(command: list[str], stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        stdin=stdin,
+        cwd=REPO,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_script_lists_servers_as_json_on_a_pipe(script: list[str], sim: Simulator) -> None:
+    done = _run([*script, *_connection(sim), "servers", "list"])
+    assert done.returncode == 0, done.stderr
+    assert [s["id"] for s in json.loads(done.stdout)] == [12345, 12346]
+    assert done.stderr == ""
+
+
+def test_module_exit_codes(sim: Simulator) -> None:
+    missing = _run([*MODULE, *_connection(sim), "servers", "get", "99999"])
+    assert missing.returncode == 1
+    assert missing.stdout == ""
+    assert missing.stderr.startswith("error: HTTP 404 for GET ")
+    assert len(missing.stderr.splitlines()) == 1
+
+    usage = _run([*MODULE, *_connection(sim), "servers", "get"])
+    assert usage.returncode == 2
+    assert "Missing argument" in usage.stderr
+
+    assert _run([*MODULE, "--version"]).returncode == 0
+    for done in (missing, usage):
+        assert "Traceback" not in done.stderr and sim.token not in done.stderr
+
+
+def test_bulk_failures_from_the_script(script: list[str], sim: Simulator) -> None:
+    done = _run([*script, *_connection(sim), "servers", "start", "12345", "77777"])
+    assert done.returncode == 1
+    assert [line.split(":")[1].strip() for line in done.stderr.splitlines()] == [
+        "server 12345",
+        "server 77777",
+    ]
+    assert [row["ok"] for row in json.loads(done.stdout)] == [False, False]
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("n", False), ("y", True)])
+def test_delete_asks_on_a_real_terminal(sim: Simulator, answer: str, deleted: bool) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        # Typed ahead: the terminal keeps the line until the prompt reads it.
+        os.write(controller, f"{answer}\n".encode())
+        done = _run([*MODULE, *_connection(sim), "servers", "delete", "12346"], stdin=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert "Delete server 12346? This cannot be undone." in done.stderr
+    assert done.returncode == (0 if deleted else 1), done.stderr
+    assert (status_of(sim, 12346) is None) is deleted
+    assert status_of(sim, 12345) == "active"
+
+
+def test_ctrl_c_cancels_a_wait_and_exits_130(sim: Simulator) -> None:
+    command = [*MODULE, "-vv", *_connection(sim), "servers", "wait", "12345"]
+    command += ["--status", "stopped", "--timeout", "60"]
+    with subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        lines: queue.Queue[str | None] = queue.Queue()
+        seen: list[str] = []
+
+        def pump() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                lines.put(line)
+            lines.put(None)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            # -vv logs each request once answered: the first GET means it is waiting.
+            while True:
+                line = lines.get(timeout=30)
+                assert line is not None, "".join(seen)
+                seen.append(line)
+                if "GET " in line and "-> 200" in line:
+                    break
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 130
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        reader.join(timeout=30)
+        while (line := lines.get(timeout=30)) is not None:
+            seen.append(line)
+        assert process.stdout is not None
+        assert process.stdout.read() == ""
+    stderr = "".join(seen)
+    assert stderr.rstrip().endswith("interrupted")
+    for text in ("Traceback", "Unclosed", "ResourceWarning", "Task was destroyed", sim.token):
+        assert text not in stderr
+    assert status_of(sim, 12345) == "active"

@@ -1,0 +1,100 @@
+"""The group: help, version, configuration, usage errors and the token's secrecy."""
+
+from __future__ import annotations
+
+import pytest
+
+import vpsorg
+from vpsorg.simulator import Simulator
+
+from .conftest import Invoke, parse
+
+
+def test_help_lists_the_commands(run_cli: Invoke) -> None:
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    for command in ("demo", "servers", "simulator", "--token", "VPSORG_API_TOKEN", "--output"):
+        assert command in result.stdout
+    servers_help = run_cli("servers", "--help").stdout
+    for command in ("list", "get", "create", "update", "patch", "delete", "start", "wait"):
+        assert command in servers_help
+
+
+def test_version(run_cli: Invoke) -> None:
+    result = run_cli("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"vpsorg, version {vpsorg.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["servers", "get", "not-a-number"],
+        ["servers", "get", "0"],
+        ["servers", "frobnicate"],
+        ["servers", "create", "--name", "x"],
+        ["--output", "yaml", "servers", "list"],
+        ["servers", "start"],
+        ["demo", "--servers", "0"],
+    ],
+)
+def test_usage_errors_exit_2(vpsorg: Invoke, args: list[str]) -> None:
+    result = vpsorg(*args)
+    assert result.exit_code == 2
+    assert "Usage:" in result.stderr or "Error:" in result.stderr
+
+
+def test_no_token_is_a_usage_error(run_cli: Invoke, sim: Simulator) -> None:
+    result = run_cli("--base-url", sim.base_url, "servers", "list")
+    assert result.exit_code == 2
+    assert "no API token" in result.stderr and "--token" in result.stderr
+
+
+def test_settings_come_from_the_environment(run_cli: Invoke, sim: Simulator) -> None:
+    from click.testing import CliRunner
+
+    from vpsorg.cli import cli
+
+    env = {"VPSORG_API_TOKEN": sim.token, "VPSORG_BASE_URL": sim.base_url}
+    result = CliRunner(env=env).invoke(cli, ["servers", "get", "12345"])
+    assert result.exit_code == 0, result.output
+    assert parse(result)["id"] == 12345
+
+
+def test_a_wrong_token_exits_1(run_cli: Invoke, sim: Simulator) -> None:
+    result = run_cli("--base-url", sim.base_url, "--token", "wrong", "servers", "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: HTTP 401 for GET ")
+    assert "wrong" not in result.stderr
+
+
+def test_no_server_listening_exits_1(run_cli: Invoke) -> None:
+    from vpsorg.simulator import serve_in_thread
+
+    with serve_in_thread() as gone:  # a port that was just free, and is again
+        url = gone.base_url
+    result = run_cli("--base-url", url, "--token", "t", "servers", "get", "12345")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_the_token_is_never_printed(vpsorg: Invoke, sim: Simulator) -> None:
+    outputs = [
+        vpsorg("-vv", "servers", "list"),
+        vpsorg("-vv", "servers", "get", "99999"),
+        vpsorg("-vv", "-o", "table", "servers", "start", "12345", "99999"),
+    ]
+    assert any("GET" in r.stderr for r in outputs)  # -vv logs every request
+    for result in outputs:
+        assert sim.token not in result.output
+
+
+def test_verbose_logging_is_removed_after_the_command(vpsorg: Invoke) -> None:
+    import logging
+
+    logger = logging.getLogger("vpsorg")
+    handlers, level = list(logger.handlers), logger.level
+    vpsorg("-vv", "servers", "list")
+    assert logger.handlers == handlers and logger.level == level
