@@ -13,6 +13,7 @@ PHASES = [
     "stop",
     "wait until stopped",
     "delete",
+    "list",
 ]
 
 
@@ -23,9 +24,11 @@ def test_demo_runs_every_phase_and_restores_the_account(run_cli: Invoke) -> None
     assert report["ok"] is True and report["restored"] is True
     assert (report["servers"], report["concurrency"]) == (5, 3)
     assert [p["phase"] for p in report["phases"]] == PHASES
-    for phase in report["phases"]:
+    *fleet, listing = report["phases"]
+    for phase in fleet:
         assert (phase["count"], phase["succeeded"], phase["failed"]) == (5, 5, 0)
         assert phase["seconds"] > 0 and phase["ops_per_second"] > 0
+    assert (listing["count"], listing["succeeded"], listing["failed"]) == (2, 2, 0)
     assert [s["id"] for s in report["servers_at_end"]] == [12345, 12346]
     assert [s["id"] for s in report["servers_at_start"]] == [12345, 12346]
     assert report["requests"] >= 5 * 5  # five bulk phases of one request per server
@@ -53,7 +56,7 @@ def test_demo_with_failed_creates_exits_1_and_still_cleans_up(run_cli: Invoke) -
     assert report["ok"] is False and report["restored"] is True
     create = report["phases"][0]
     assert (create["count"], create["succeeded"], create["failed"]) == (5, 3, 2)
-    assert all(p["count"] == 3 and p["failed"] == 0 for p in report["phases"][1:])
+    assert all(p["count"] == 3 and p["failed"] == 0 for p in report["phases"][1:-1])
     errors = result.stderr.splitlines()
     assert len(errors) == 2
     assert all(e.startswith("error: create: demo-00") and "HTTP 402" in e for e in errors)

@@ -113,6 +113,16 @@ class _Runner:
             report_failure(f"{name}: {label(outcome.item)}", outcome.error)
         return result
 
+    async def list_phase(self, servers: vpsorg.AsyncServers) -> list[vpsorg.Server]:
+        """List the account as the last phase; its count is the servers found."""
+        bar = self.phases.add("list", 1)
+        started = time.perf_counter()
+        found = await servers.list().to_list()
+        seconds = time.perf_counter() - started
+        bar.finish(ok=True)
+        self.report.phases.append(PhaseReport("list", len(found), len(found), 0, seconds))
+        return found
+
 
 async def run_demo(
     *,
@@ -139,8 +149,9 @@ async def run_demo(
         async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url) as client:
             report.before = await client.servers.list().to_list()
             with Phases() as phases:
-                await _fleet_life(client.servers, _Runner(report, phases), count, concurrency)
-            report.after = await client.servers.list().to_list()
+                runner = _Runner(report, phases)
+                await _fleet_life(client.servers, runner, count, concurrency)
+                report.after = await runner.list_phase(client.servers)
         report.requests = sim.request_count
     report.seconds = time.perf_counter() - started
     return report
@@ -272,8 +283,9 @@ def demo(
     """Run a fleet of servers through its life on the bundled simulator.
 
     No account or second terminal needed: the simulator runs in this process. Creates
-    the servers, waits until they are active, reboots, stops and deletes them (waiting
-    after each), then lists the account. Exits 0 when everything succeeded.
+    the servers and waits until they are active, reboots them and waits again, stops
+    them and waits until they are stopped, deletes them, then lists the account. Exits
+    0 when everything succeeded, 1 otherwise.
     """
     report = run(
         lambda: run_demo(

@@ -77,7 +77,6 @@ def cli(
     settings = ctx.ensure_object(Settings)
     settings.token = token or None
     settings.base_url = base_url or None
-    settings.verbose = verbose
     if output is not None:
         settings.output = "json" if output.lower() == "json" else "table"
     enable_logging(ctx, verbose)

@@ -210,7 +210,7 @@ def print_rows(settings: Settings, rows: Sequence[Row], title: str) -> None:
         emit_json([row.record() for row in rows])
         return
     failed = sum(1 for row in rows if not row.ok)
-    table = Table(title=f"{title}: {len(rows) - failed} ok, {failed} failed")
+    table = Table(title=f"{title}: {len(rows) - failed} ok, {failed} failed", box=box.SIMPLE_HEAD)
     table.add_column("ID", justify="right")
     table.add_column("RESULT")
     table.add_column("STATUS")
@@ -218,7 +218,7 @@ def print_rows(settings: Settings, rows: Sequence[Row], title: str) -> None:
     for row in rows:
         result = Text("ok", style="green") if row.ok else Text("failed", style="bold red")
         status = status_text(row.status) if row.status else Text("-")
-        detail = row.detail if row.ok or not row.error else one_line(row.error)
+        detail = row.detail if row.error is None else _short_error(row.error)
         table.add_row(str(row.server_id), result, status, detail)
     print_table(table)
 
@@ -241,6 +241,13 @@ def report_failures(rows: Iterable[Row]) -> int:
             report_failure(label, row.error)
         count += 1
     return count
+
+
+def _short_error(error: BaseException) -> str:
+    """An error for a table cell: the status and the API's message, without the URL."""
+    if isinstance(error, vpsorg.APIStatusError):
+        return f"HTTP {error.status_code}: {error.message}"
+    return one_line(error)
 
 
 def _iso(moment: datetime) -> str:

@@ -34,7 +34,6 @@ __all__ = [
     "ENV_TOKEN",
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
-    "CommandFailed",
     "OutputFormat",
     "Settings",
     "call",
@@ -82,7 +81,6 @@ class Settings:
     token: str | None = None
     base_url: str | None = None
     output: OutputFormat | None = None
-    verbose: int = 0
 
     def __repr__(self) -> str:
         # Keep the token out of any debug print of the context.
@@ -106,10 +104,6 @@ class Settings:
         return vpsorg.AsyncClient(token=self.token, base_url=self.base_url)
 
 
-class CommandFailed(Exception):
-    """The command failed and has already said why on stderr; exit with code 1."""
-
-
 def run(factory: Callable[[], Awaitable[T]]) -> T:
     """Run ``factory()`` in a fresh event loop and return its result.
 
@@ -127,8 +121,6 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
         raise click.UsageError(str(exc), ctx) from None
     except vpsorg.VPSOrgError as exc:
         click.echo(f"error: {one_line(exc)}", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE) from None
-    except CommandFailed:
         raise click.exceptions.Exit(EXIT_FAILURE) from None
 
 
