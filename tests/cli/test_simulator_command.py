@@ -17,7 +17,7 @@ from .conftest import REPO, Invoke, subprocess_env
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+/api/v1/)")
 
 
-def test_help_is_the_simulators(run_cli: Invoke) -> None:
+def test_simulator_help_is_passed_through(run_cli: Invoke) -> None:
     result = run_cli("simulator", "--help")
     assert result.exit_code == 0
     assert "usage: vpsorg simulator" in result.stdout
@@ -25,14 +25,14 @@ def test_help_is_the_simulators(run_cli: Invoke) -> None:
         assert option in result.stdout
 
 
-def test_bad_option_exits_2(run_cli: Invoke) -> None:
+def test_simulator_bad_option_exits_2(run_cli: Invoke) -> None:
     result = run_cli("simulator", "--no-such-option")
     assert result.exit_code == 2
     assert "vpsorg simulator" in result.stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_serves_the_cli_until_ctrl_c() -> None:
+def test_simulator_serves_the_cli_until_ctrl_c() -> None:
     """Both sides as real processes: the simulator, then a command talking to it."""
     command = [sys.executable, "-m", "vpsorg.cli", "simulator", "--port", "0"]
     env = subprocess_env()

@@ -135,3 +135,36 @@ def test_ctrl_c_cancels_a_wait_and_exits_130(sim: Simulator) -> None:
     for text in ("Traceback", "Unclosed", "ResourceWarning", "Task was destroyed", sim.token):
         assert text not in stderr
     assert status_of(sim, 12345) == "active"
+
+
+def test_progress_bars_show_on_a_terminal(sim: Simulator) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    command = [*MODULE, *_connection(sim), "servers", "reboot", "12345", "12346", "--wait"]
+    with subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**subprocess_env(), "COLUMNS": "120"},
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+    ) as process:
+        os.close(terminal)
+        chunks: list[bytes] = []
+        while True:  # until the child exits and the terminal reports end of file
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: no process holds the terminal open any more
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(controller)
+        assert process.stdout is not None
+        rows = json.loads(process.stdout.read())
+        assert process.wait(timeout=30) == 0
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "reboot" in drawn and "wait for active" in drawn
+    assert "2/2" in drawn
+    assert [row["status"] for row in rows] == ["active", "active"]

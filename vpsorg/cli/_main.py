@@ -27,7 +27,7 @@ for _command in (*POWER_COMMANDS, delete_servers):
     servers.add_command(_command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("vpsorg", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--token",
     envvar=ENV_TOKEN,
