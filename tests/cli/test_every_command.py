@@ -72,7 +72,7 @@ def test_every_command_has_a_test_named_after_it() -> None:
 
 @pytest.mark.parametrize("path", [p for p in COMMANDS if p != ("simulator",)], ids=" ".join)
 def test_every_command_has_help(run_cli: Invoke, path: tuple[str, ...]) -> None:
-    command = cli
+    command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
         command = command.commands[name]
