@@ -39,10 +39,9 @@ from ._exceptions import (
     VPSOrgError,
     WaitTimeoutError,
 )
-
-# SYNC from ._sync._client import Client
-# SYNC from ._sync._pagination import ServerIterator
-# SYNC from ._sync._servers import Servers
+from ._sync import ServerIterator
+from ._sync._client import Client
+from ._sync._servers import Servers
 from ._version import __version__
 from .models import (
     ActionResult,
@@ -74,7 +73,7 @@ __all__ = [
     "BulkOperationError",
     "BulkProgress",
     "BulkResult",
-    # SYNC "Client",
+    "Client",
     "ConfigurationError",
     "InternalServerError",
     "InvalidInputError",
@@ -93,12 +92,12 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "Server",
-    # SYNC "ServerIterator",
+    "ServerIterator",
     "ServerPage",
     "ServerRef",
     "ServerSpec",
     "ServerStatus",
-    # SYNC "Servers",
+    "Servers",
     "Timeout",
     "VPSOrgError",
     "WaitTimeoutError",
