@@ -98,3 +98,11 @@ def test_verbose_logging_is_removed_after_the_command(vpsorg: Invoke) -> None:
     handlers, level = list(logger.handlers), logger.level
     vpsorg("-vv", "servers", "list")
     assert logger.handlers == handlers and logger.level == level
+
+
+def test_the_sigint_handler_is_handed_back(vpsorg: Invoke) -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    assert vpsorg("servers", "list").exit_code == 0
+    assert signal.getsignal(signal.SIGINT) is before

@@ -159,6 +159,7 @@ def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
                 task.cancel()
 
         installed = False
+        previous = signal.getsignal(signal.SIGINT)
         # Unavailable on Windows and outside the main thread: there the default
         # KeyboardInterrupt (or the 3.11 runner's own handler) does the job.
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -169,6 +170,9 @@ def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
         finally:
             if installed:
                 loop.remove_signal_handler(signal.SIGINT)
+                # Hand SIGINT back to whoever had it (the runner, or an embedding app).
+                with contextlib.suppress(TypeError, ValueError):
+                    signal.signal(signal.SIGINT, previous)
 
     try:
         result = asyncio.run(main())
