@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
+import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -83,3 +88,63 @@ def script() -> list[str]:
     if not path.exists():
         pytest.skip("the vpsorg console script is not installed in this environment")
     return [str(path)]
+
+
+class Watched:
+    """A process whose stdout or stderr is read line by line on a thread, as it comes.
+
+    Use it as a context manager: leaving the block kills the process if it is still
+    running (after a failed assertion), reaps it and closes its pipes.
+    """
+
+    def __init__(self, command: list[str], *, watch: str = "stderr") -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.seen: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        source = self.process.stderr if watch == "stderr" else self.process.stdout
+        assert source is not None
+        self._reader = threading.Thread(target=self._pump, args=(source,), daemon=True)
+        self._reader.start()
+
+    def _pump(self, source: IO[str]) -> None:
+        for line in source:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        """Read lines until one matches ``pattern``; each must come within 30 seconds."""
+        while True:
+            line = self._lines.get(timeout=30)
+            assert line is not None, f"the process ended first:\n{''.join(self.seen)}"
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+
+    def finish(self) -> tuple[int, str]:
+        """Wait for the process to exit; return its exit code and every watched line."""
+        code = self.process.wait(timeout=30)
+        while (line := self._lines.get(timeout=30)) is not None:
+            self.seen.append(line)
+        return code, "".join(self.seen)
+
+    def __enter__(self) -> Watched:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        self.process.__exit__(exc_type, exc, tb)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from vpsorg.simulator import Simulator
 
-from .conftest import REPO, status_of, subprocess_env
+from .conftest import REPO, Watched, status_of, subprocess_env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and terminals")
 
@@ -91,46 +89,14 @@ def test_delete_asks_on_a_real_terminal(sim: Simulator, answer: str, deleted: bo
 
 def test_ctrl_c_cancels_a_wait_and_exits_130(sim: Simulator) -> None:
     command = [*MODULE, "-vv", *_connection(sim), "servers", "wait", "12345"]
-    command += ["--status", "stopped", "--timeout", "60"]
-    with subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        lines: queue.Queue[str | None] = queue.Queue()
-        seen: list[str] = []
-
-        def pump() -> None:
-            assert process.stderr is not None
-            for line in process.stderr:
-                lines.put(line)
-            lines.put(None)
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
-            # -vv logs each request once answered: the first GET means it is waiting.
-            while True:
-                line = lines.get(timeout=30)
-                assert line is not None, "".join(seen)
-                seen.append(line)
-                if "GET " in line and "-> 200" in line:
-                    break
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=30) == 130
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        reader.join(timeout=30)
-        while (line := lines.get(timeout=30)) is not None:
-            seen.append(line)
-        assert process.stdout is not None
-        assert process.stdout.read() == ""
-    stderr = "".join(seen)
+    with Watched([*command, "--status", "stopped", "--timeout", "60"]) as running:
+        # -vv logs each request once answered: the first GET means it is waiting.
+        running.wait_for(r"GET .* -> 200")
+        running.process.send_signal(signal.SIGINT)
+        code, stderr = running.finish()
+        assert running.process.stdout is not None
+        assert running.process.stdout.read() == ""
+    assert code == 130
     assert stderr.rstrip().endswith("interrupted")
     for text in ("Traceback", "Unclosed", "ResourceWarning", "Task was destroyed", sim.token):
         assert text not in stderr

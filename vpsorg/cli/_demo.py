@@ -19,13 +19,14 @@ from rich.table import Table
 
 import vpsorg
 
-from ._options import output_option
+from ._options import concurrency_option, output_option
 from ._progress import Phase, Phases
 from ._render import emit_json, print_servers, print_table, report_failure, server_record
 from ._runtime import EXIT_FAILURE, Settings, run
 
 __all__ = ["demo"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
 
@@ -222,6 +223,18 @@ def _server_label(server_id: int) -> str:
     return f"server {server_id}"
 
 
+def _simulator_seconds(name: str, default: float, help: str) -> Callable[[F], F]:
+    """An option for one of the simulator's durations."""
+    return click.option(
+        name,
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=f"Simulator: {help}",
+    )
+
+
 @click.command("demo")
 @click.option(
     "--servers",
@@ -231,36 +244,11 @@ def _server_label(server_id: int) -> str:
     show_default=True,
     help="How many servers to create.",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="How many requests run at once.",
-)
-@click.option(
-    "--provision-delay",
-    type=click.FloatRange(min=0),
-    default=2.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Simulator: how long a new server provisions.",
-)
-@click.option(
-    "--action-delay",
-    type=click.FloatRange(min=0),
-    default=0.5,
-    show_default=True,
-    metavar="SECONDS",
-    help="Simulator: how long a start, stop or reboot takes.",
-)
-@click.option(
-    "--latency",
-    type=click.FloatRange(min=0),
-    default=0.02,
-    show_default=True,
-    metavar="SECONDS",
-    help="Simulator: network latency added to each response (plus up to as much jitter).",
+@concurrency_option
+@_simulator_seconds("--provision-delay", 2.0, "how long a new server provisions.")
+@_simulator_seconds("--action-delay", 0.5, "how long a start, stop or reboot takes.")
+@_simulator_seconds(
+    "--latency", 0.02, "network latency added to each response (plus up to as much jitter)."
 )
 @click.option(
     "--credits",
