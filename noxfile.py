@@ -58,3 +58,25 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Run the fleet demo on the embedded simulator."""
     session.run("vpsorg", "demo", *session.posargs)
+
+
+def _this_environment() -> dict[str, str]:
+    """Environment variables that make tools find the packages of nox's own interpreter."""
+    import os
+    import sys
+
+    bin_dir = os.path.dirname(sys.executable)
+    return {"VIRTUAL_ENV": sys.prefix, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation (mkdocs build --strict: a broken link or reference fails)."""
+    env = {**_this_environment(), "NO_MKDOCS_2_WARNING": "1"}
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=env)
+
+
+@nox.session(python=False)
+def verifytypes(session: nox.Session) -> None:
+    """pyright --verifytypes: every symbol of the public API must have a known type."""
+    session.run("pyright", "--verifytypes", "vpsorg", "--ignoreexternal", env=_this_environment())
