@@ -60,23 +60,18 @@ def demo(session: nox.Session) -> None:
     session.run("vpsorg", "demo", *session.posargs)
 
 
-def _this_environment() -> dict[str, str]:
-    """Environment variables that make tools find the packages of nox's own interpreter."""
-    import os
-    import sys
-
-    bin_dir = os.path.dirname(sys.executable)
-    return {"VIRTUAL_ENV": sys.prefix, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-
-
 @nox.session(python=False)
 def docs(session: nox.Session) -> None:
     """Build the documentation (mkdocs build --strict: a broken link or reference fails)."""
-    env = {**_this_environment(), "NO_MKDOCS_2_WARNING": "1"}
-    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=env)
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor
+    session.run("python", "-m", "mkdocs", "build", "--strict", *session.posargs, env=quiet)
 
 
 @nox.session(python=False)
 def verifytypes(session: nox.Session) -> None:
     """pyright --verifytypes: every symbol of the public API must have a known type."""
-    session.run("pyright", "--verifytypes", "vpsorg", "--ignoreexternal", env=_this_environment())
+    # pyright reads the packages of the active virtual environment: name it explicitly,
+    # so that it checks the vpsorg this session's python imports.
+    prefix = str(session.run("python", "-c", "import sys; print(sys.prefix)", silent=True))
+    command = ["python", "-m", "pyright", "--verifytypes", "vpsorg", "--ignoreexternal"]
+    session.run(*command, env={"VIRTUAL_ENV": prefix.strip()})
