@@ -162,7 +162,13 @@ class LoopThread:
         try:
             loop.run_forever()
         finally:
-            _close_loop(loop)
+            try:
+                _close_loop(loop)
+            finally:
+                # Calls handed over while the loop was stopping never started: end them,
+                # so no caller waits forever. From here, handing one over raises.
+                for call in list(self._calls):
+                    call.fail()
 
     def call(
         self, fn: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
@@ -237,9 +243,9 @@ class LoopThread:
                 return
             self._closed = True
         if threading.get_ident() == self._ident:
-            # Closing from the loop itself (the garbage collector finalizing a client
-            # there, or a callback): never block it; the loop stops once shut down.
-            self.loop.create_task(self._shutdown(aclose, stop=True))
+            # Closing from the loop itself (the last reference to a client dropped there,
+            # or a callback): never block it; the loop stops itself once shut down.
+            self.loop.call_soon_threadsafe(self._shutdown_soon, aclose)
             return
         call = self._submit(self._shutdown(aclose, stop=False))
         error: BaseException | None = None
@@ -249,11 +255,11 @@ class LoopThread:
         with contextlib.suppress(RuntimeError):  # already closed
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(SHUTDOWN_TIMEOUT)
-        if not self._thread.is_alive():
-            for leftover in list(self._calls):  # submitted while the loop was stopping
-                leftover.fail()
         if error is not None:
             raise error
+
+    def _shutdown_soon(self, aclose: _AClose) -> None:
+        self.loop.create_task(self._shutdown(aclose, stop=True))
 
     async def _shutdown(self, aclose: _AClose, *, stop: bool) -> None:
         self.stopping = True
@@ -293,6 +299,17 @@ def _renamed_repr(name: str, obj: object) -> str:
     return f"{name}{paren}{rest}"
 
 
+class _Lifetime:
+    """Held by a root client, its copies, resources and iterators, and never referring
+    back to them: when the last of them is gone (or at interpreter exit), its finalizer
+    closes the loop thread and the connections. ``finalizer()`` closes them now."""
+
+    __slots__ = ("__weakref__", "finalizer")
+
+    def __init__(self, runner: LoopThread, aclose: _AClose) -> None:
+        self.finalizer = weakref.finalize(self, runner.close, aclose)
+
+
 class BlockingClient:
     """What every generated blocking client shares: the loop thread, copies, closing.
 
@@ -303,16 +320,13 @@ class BlockingClient:
 
     _async: AsyncClient
     _runner: LoopThread
-    _root: BlockingClient | None = None
-    _finalizer: weakref.finalize[[_AClose], BlockingClient] | None = None
+    _lifetime: _Lifetime
+    _is_copy = False
 
     def _start(self, client: AsyncClient) -> None:
-        runner = LoopThread()
         self._async = client
-        self._runner = runner
-        # Closes the client when it is garbage collected or at interpreter exit; it holds
-        # the runner and the async client, never this object.
-        self._finalizer = weakref.finalize(self, runner.close, client.aclose)
+        self._runner = LoopThread()
+        self._lifetime = _Lifetime(self._runner, client.aclose)
         self._bind()
 
     def _bind(self) -> None:
@@ -323,23 +337,24 @@ class BlockingClient:
         clone = object.__new__(type(self))
         clone._async = client
         clone._runner = self._runner
-        clone._root = self._root or self  # keeps the root, and so its loop, alive
+        clone._lifetime = self._lifetime
+        clone._is_copy = True
         clone._bind()
         return clone
 
     def _close(self) -> None:
-        if self._root is None and self._finalizer is not None:
-            self._finalizer()
+        if not self._is_copy:
+            self._lifetime.finalizer()
 
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._async)
 
 
 class BlockingResource(Generic[R]):
-    """What every generated blocking resource shares: its client and its async twin."""
+    """What every generated blocking resource shares: its client's loop and its async twin."""
 
     def __init__(self, client: BlockingClient, resource: R) -> None:
-        self._client = client  # keeps the client, and so its loop, alive while in use
+        self._lifetime = client._lifetime  # the loop stays open while this is in use
         self._runner = client._runner
         self._async = resource
 
@@ -370,7 +385,7 @@ class ServerIterator(Iterator[Server]):
     """
 
     def __init__(self, owner: BlockingResource[Any], listing: AsyncServerList) -> None:
-        self._owner = owner  # keeps the client, and so its loop, alive while iterating
+        self._lifetime = owner._lifetime  # the loop stays open while this is in use
         self._runner = owner._runner
         self._listing = listing
         self._servers: Generator[Server, None, None] | None = None

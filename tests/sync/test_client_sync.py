@@ -78,23 +78,35 @@ def test_with_options_shares_the_loop_thread_and_the_pool(sim: Simulator) -> Non
         quick.servers.get(12345)
 
 
-def test_a_copy_keeps_its_root_client_alive(sim: Simulator) -> None:
+def test_a_copy_keeps_the_loop_open_after_its_root_is_gone(sim: Simulator) -> None:
     copy = vpsorg.Client(token=sim.token, base_url=sim.base_url).with_options(timeout=5)
     gc.collect()
     assert copy.servers.get(12345).id == 12345
-    root = copy._root
-    assert root is not None
-    root.close()
+    thread = copy._runner._thread
+    del copy
+    gc.collect()
+    assert not thread.is_alive()
 
 
-def test_a_resource_and_an_iterator_keep_their_client_alive(sim: Simulator) -> None:
+def test_a_resource_and_an_iterator_keep_the_loop_open(sim: Simulator) -> None:
     servers = vpsorg.Client(token=sim.token, base_url=sim.base_url).servers
     listing = vpsorg.Client(token=sim.token, base_url=sim.base_url).servers.list()
     gc.collect()
     assert servers.get(12345).id == 12345
     assert [s.id for s in listing] == [12345, 12346]
-    servers._client.close()
-    listing._owner._client.close()
+    threads = [servers._runner._thread, listing._runner._thread]
+    del servers, listing
+    gc.collect()
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_an_unused_client_closes_as_soon_as_it_is_dropped(sim: Simulator) -> None:
+    client = vpsorg.Client(token=sim.token, base_url=sim.base_url)
+    client.servers.get(12345)
+    thread = client._runner._thread
+    del client  # no reference cycle: closed at once, without the cycle collector
+    assert not thread.is_alive()
+    assert client_sockets_to(sim.port) == 0
 
 
 def test_many_threads_share_one_client(api: vpsorg.Client, sim: Simulator) -> None:
