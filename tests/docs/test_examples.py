@@ -56,6 +56,18 @@ def test_the_docs_have_examples() -> None:
     assert len(BLOCKS) >= 20
 
 
+def test_python_examples_use_the_python_fence() -> None:
+    """A ```py or ```pycon block would silently escape this test: use ```python."""
+    stray = re.compile(r"^[ \t]*```(?:py|py3|python3|pycon|ipython)\b", re.M)
+    offenders = [
+        f"{page.relative_to(DOCS).as_posix()}:{text.count(chr(10), 0, match.start()) + 1}"
+        for page in sorted(DOCS.rglob("*.md"))
+        for text in [page.read_text(encoding="utf-8")]
+        for match in stray.finditer(text)
+    ]
+    assert not offenders, f"use ```python so the example runs: {offenders}"
+
+
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
     """A function that starts a simulator and points VPSORG_* at it; stopped at the end."""
