@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -50,17 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Median CPU of other processes above which the report warns that the machine was busy.
+BUSY_MACHINE_CPU = 25.0
+
+
 def _server_check(rows: list[dict[str, Any]], pid: int) -> str:
     if not rows:
         return "no HTTP case ran"
+    others = statistics.median(r["other_cpu"] for r in rows)
+    busy = (
+        f" WARNING: other processes used {others:.0f}% of a core (median) during the runs; "
+        "every figure is noisier for it."
+        if others > BUSY_MACHINE_CPU
+        else ""
+    )
     bound = [f"{r['client']} at {r['concurrency']}" for r in rows if r["server_bound"]]
     busier = sum(1 for r in rows if r["client_cpu"] >= r["server_cpu"])
     text = f"the client process was the busier of the two in {busier} of {len(rows)} HTTP rows"
     if not bound:
-        return text + "; no row was server-bound, so the simulator is not the bottleneck."
+        return text + "; no row was server-bound, so the simulator is not the bottleneck." + busy
     return (
         text + f"; SERVER-BOUND (the simulator limited the rate): {', '.join(bound)}. "
-        f"Profile it with `py-spy record --pid {pid}` during those runs."
+        f"Profile it with `py-spy record --pid {pid}` during those runs." + busy
     )
 
 
@@ -80,27 +92,38 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "memory": [],
         "speedups": {},
     }
+    phases: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        phases[name] = round(now - mark, 1)
+        mark = now
+
     with SimulatorProcess() as sim:
         _log(f"simulator pid {sim.pid} at {sim.base_url}; creating {SERVERS} servers")
         sim.seed(SERVERS)
         target = Target(sim.base_url, sim.token, tuple(sim.server_ids), PAGE_SIZE)
+        phase("server start")
         if wanted & {1, 2, 3}:
             _log("cases 1-3: HTTP clients in rotation")
-            variants = _rotation.build_variants(plan, target)
+            variants = _rotation.build_variants(plan, target, wanted)
             samples = _rotation.run_rotation(variants, plan.rounds, sim.pid, _log)
-            rows = _rotation.case_rows(plan, variants, samples)
-            for name, number in (("get_fanout", 1), ("list_pages", 2), ("blocking", 3)):
-                if number in wanted:
-                    cases[name] = rows[name]
+            cases.update(_rotation.case_rows(plan, variants, samples, wanted))
+            phase("cases 1-3")
         if 4 in wanted:
             _log("case 4: decoding")
             cases["decode"] = _subprocess_cases.run_decode(plan, target, _log)
+            phase("case 4")
         if 5 in wanted:
             _log("case 5: memory and growth (one process per bulk call)")
             cases["memory"] = _subprocess_cases.run_memory(plan, target, sim.pid, _log)
+            phase("case 5")
         if 6 in wanted:
             _log("case 6: with and without speedups (one process each)")
             cases["speedups"] = _subprocess_cases.run_speedups(plan, target, sim.pid, _log)
+            phase("case 6")
         http_rows = cases["get_fanout"] + cases["list_pages"] + cases["blocking"]
         server = {
             "name": "vpsorg.simulator",
@@ -124,6 +147,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "server_bound_rows": [r["key"] for r in http_rows if r["server_bound"]],
         "blocking_skipped": blocking_skipped,
         "seconds": round(time.monotonic() - started, 1),
+        "phases": phases,
     }
     targets = _report.evaluate_targets(cases, _rotation.headline(plan))
     return {"meta": meta, "cases": cases, "targets": targets}

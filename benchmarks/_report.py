@@ -144,6 +144,7 @@ def _http_table(rows: list[Row], unit: str) -> list[str]:
     header = [
         "client",
         "concurrency",
+        "work per run",
         f"{unit}/s",
         "time (s)",
         "vs raw aiohttp",
@@ -158,6 +159,7 @@ def _http_table(rows: list[Row], unit: str) -> list[str]:
             [
                 r["client"],
                 r["concurrency"],
+                r["work"],
                 f"{r['rate']:,.0f}",
                 f"{r['seconds']:.2f}",
                 _ratio(r["ratio"]) + ("" if r["ratio_vs"].endswith(r["concurrency"]) else " †"),
@@ -183,6 +185,8 @@ def render(result: dict[str, Any]) -> str:
         f"- Server: {s['name']} in its own process (pid {s['pid']}) at {s['base_url']}, "
         f"{s['servers']} servers, pages of {s['page_size']}: `{s['command']}`",
         f"- Server check: {meta['server_check']}",
+        f"- Took {meta['seconds']:.0f} s: "
+        + ", ".join(f"{name} {secs:.0f} s" for name, secs in meta["phases"].items()),
         "- Figures are medians over rounds; a ratio is taken round by round (this client's rate "
         "÷ the baseline's in the same round), then the median of those ratios: above 1 is "
         "faster. CPU is % of one core during the measured part (client process, server "
@@ -191,8 +195,7 @@ def render(result: dict[str, Any]) -> str:
     ]
     get = cases["get_fanout"]
     if get:
-        calls = get[0]["work"]
-        lines += [f"## 1. GET detail fan-out ({calls} per run)", "", *_http_table(get, "calls")]
+        lines += ["## 1. GET detail fan-out", "", *_http_table(get, "calls")]
         lines += ["", "† against raw aiohttp at the headline concurrency (same round).", ""]
     lists = cases["list_pages"]
     if lists:
@@ -236,6 +239,7 @@ def render(result: dict[str, Any]) -> str:
                 f"{r['peak_rss_mb'] - r['baseline_rss_mb']:.0f}",
                 _pct(r["client_cpu"]),
                 _pct(r["server_cpu"]),
+                _pct(r["other_cpu"]),
             ]
             for r in cases["memory"]
         ]
@@ -248,6 +252,7 @@ def render(result: dict[str, Any]) -> str:
             "peak - RSS before (MB)",
             "client CPU",
             "server CPU",
+            "other CPU",
         ]
         lines += [*_table(header, body), ""]
     sp = cases["speedups"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Set
 from typing import Any
 
 import attrs
@@ -94,6 +94,7 @@ _GET_CLIENTS = (
     ("sdk_pool", "AsyncClient get, worker pool", w.sdk_get_pool),
     ("httpx", "httpx.AsyncClient", w.httpx_get),
 )
+_SLOW = frozenset({"httpx"})
 #: Case 2 at each concurrency.
 _LIST_CLIENTS = (
     ("aiohttp", "raw aiohttp", w.aiohttp_list),
@@ -101,43 +102,61 @@ _LIST_CLIENTS = (
 )
 
 
-def build_variants(plan: Plan, target: Target) -> list[Variant]:
-    """Every measurement of cases 1-3, in the order one round runs them."""
+def build_variants(
+    plan: Plan, target: Target, cases: Set[int] = frozenset({1, 2, 3})
+) -> list[Variant]:
+    """The measurements the given cases (of 1-3) need, in the order one round runs them."""
     ids = target.ids(plan.calls)
+    slow_ids = target.ids(plan.slow_calls)
     t = plan.timeout
     out: list[Variant] = []
 
-    def get(key: str, label: str, conc: int, runner: Runner, shown: str = "") -> None:
-        out.append(
-            Variant(get_key(key, conc), label, shown or str(conc), "calls", len(ids), runner)
-        )
+    def get(key: str, label: str, conc: int, runner: Runner, calls: int, shown: str = "") -> None:
+        work = f"{calls:,} calls"
+        out.append(Variant(get_key(key, conc), label, shown or str(conc), "calls", work, runner))
 
     for c in plan.concurrencies:
         for key, label, workload in _GET_CLIENTS:
-            get(key, label, c, _async(workload, target, ids, c, t))
+            work_ids = slow_ids if key in _SLOW else ids
+            get(key, label, c, _async(workload, target, work_ids, c, t), len(work_ids))
     threads = w.REQUESTS_THREADS
-    runner = _sync(w.requests_threads, target, ids, threads, t)
-    get("requests_threads", f"requests, {threads} threads", threads, runner, f"{threads} threads")
-    get("requests_seq", "requests, sequential", 1, _sync(w.requests_sequential, target, ids, 1, t))
+    runner = _sync(w.requests_threads, target, slow_ids, threads, t)
+    label = f"requests, {threads} threads"
+    get("requests_threads", label, threads, runner, len(slow_ids), f"{threads} threads")
+    runner = _sync(w.requests_sequential, target, slow_ids, 1, t)
+    get("requests_seq", "requests, sequential", 1, runner, len(slow_ids))
     for c in plan.concurrencies:
         n = plan.listings_at(c)
         for key, label, workload in _LIST_CLIENTS:
             runner = _async(workload, target, n, c, t)
             work = f"{n:,} full listings"
             out.append(Variant(list_key(key, c), label, str(c), "pages", work, runner))
-    get(
-        "sdk_seq", "AsyncClient get, sequential", 1, _async(w.sdk_get_sequential, target, ids, 1, t)
-    )
+    runner = _async(w.sdk_get_sequential, target, ids, 1, t)
+    get("sdk_seq", "AsyncClient get, sequential", 1, runner, len(ids))
     if w.has_blocking_client():
-        get(
-            "client_seq",
-            "Client get, sequential",
-            1,
-            _sync(w.client_get_sequential, target, ids, 1, t),
-        )
+        runner = _sync(w.client_get_sequential, target, ids, 1, t)
+        get("client_seq", "Client get, sequential", 1, runner, len(ids))
         c = headline(plan)
-        get("client_get_many", "Client get_many", c, _sync(w.client_get_many, target, ids, c, t))
-    return out
+        runner = _sync(w.client_get_many, target, ids, c, t)
+        get("client_get_many", "Client get_many", c, runner, len(ids))
+    needed = _needed_keys(plan, cases)
+    return [v for v in out if v.key in needed]
+
+
+def _needed_keys(plan: Plan, cases: Set[int]) -> set[str]:
+    h = headline(plan)
+    keys = set()
+    if 1 in cases:
+        keys |= {get_key(k, c) for k, _, _ in _GET_CLIENTS for c in plan.concurrencies}
+    if 1 in cases or 3 in cases:
+        keys |= {get_key("requests_threads", w.REQUESTS_THREADS), get_key("requests_seq", 1)}
+        keys |= {get_key("sdk_seq", 1), get_key("aiohttp", h)}
+    if 2 in cases:
+        keys |= {list_key(k, c) for k, _, _ in _LIST_CLIENTS for c in plan.concurrencies}
+    if 3 in cases:
+        keys |= {get_key("sdk_get_many", h), get_key("client_seq", 1)}
+        keys.add(get_key("client_get_many", h))
+    return keys
 
 
 def headline(plan: Plan) -> int:
@@ -189,9 +208,9 @@ def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any
 
 
 def case_rows(
-    plan: Plan, variants: list[Variant], samples: dict[str, Samples]
+    plan: Plan, variants: list[Variant], samples: dict[str, Samples], cases: Set[int]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows of cases 1, 2 and 3, each with its ratio to raw aiohttp."""
+    """The rows of the given cases of 1, 2 and 3, each with its ratio to raw aiohttp."""
     by_key = {v.key: v for v in variants}
     head = headline(plan)
     head_base = get_key("aiohttp", head)
@@ -201,17 +220,21 @@ def case_rows(
         name = f"raw aiohttp, concurrency {base.concurrency}"
         return _row(by_key[key], samples[key], samples[base_key], name)
 
-    get_rows, list_rows = [], []
-    for c in plan.concurrencies:
-        for client in ("aiohttp", "sdk_get_many", "sdk_pool", "httpx"):
-            get_rows.append(row(get_key(client, c), get_key("aiohttp", c)))
-        for client in ("aiohttp", "sdk"):
-            list_rows.append(row(list_key(client, c), list_key("aiohttp", c)))
-    get_rows.append(row(get_key("requests_threads", w.REQUESTS_THREADS), head_base))
-    get_rows.append(row(get_key("requests_seq", 1), head_base))
-    get_rows.append(row(get_key("sdk_seq", 1), head_base))
+    get_rows: list[dict[str, Any]] = []
+    list_rows: list[dict[str, Any]] = []
     blocking: list[dict[str, Any]] = []
-    if get_key("client_seq", 1) in by_key:
+    if 1 in cases:
+        for c in plan.concurrencies:
+            for client, _, _ in _GET_CLIENTS:
+                get_rows.append(row(get_key(client, c), get_key("aiohttp", c)))
+        for key in ("requests_threads", "requests_seq", "sdk_seq"):
+            conc = w.REQUESTS_THREADS if key == "requests_threads" else 1
+            get_rows.append(row(get_key(key, conc), head_base))
+    if 2 in cases:
+        for c in plan.concurrencies:
+            for client, _, _ in _LIST_CLIENTS:
+                list_rows.append(row(list_key(client, c), list_key("aiohttp", c)))
+    if 3 in cases and get_key("client_seq", 1) in by_key:
         for key in (
             get_key("client_seq", 1),
             get_key("requests_seq", 1),

@@ -126,6 +126,7 @@ def run_memory(
                 "baseline_rss_mb": median([r["baseline_rss"] / MB for r in results]),
                 "client_cpu": median([r["client_cpu"] for r in results]),
                 "server_cpu": median([r["server_cpu"] for r in results]),
+                "other_cpu": median([r["other_cpu"] for r in results]),
                 "rounds": {"seconds": seconds, "peak_rss": [r["peak_rss"] for r in results]},
             }
         )
