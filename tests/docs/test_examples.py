@@ -1,4 +1,4 @@
-"""Every ```python block of the documentation runs against the simulator.
+"""Every ```python block of the documentation (and of the README) runs on the simulator.
 
 Each block runs on its own, in a fresh namespace, against a fresh simulator whose URL and
 token are in ``VPSORG_BASE_URL`` and ``VPSORG_API_TOKEN``, exactly as a reader would run
@@ -10,7 +10,7 @@ with the fixtures it names, as the vpsorg pytest plugin would provide them
 ``vpsorg_simulator_options`` fixture defined in the same block is honoured.
 
 A ``print(...)  # text`` line promises output: ``text`` must appear in what the block
-printed (a trailing ``...`` means "starts with").
+printed (a trailing ``...`` stands for the rest of the line).
 
 Blocks in ```sh, ```console or ```text fences are not run.
 """
@@ -31,20 +31,25 @@ import pytest
 
 from vpsorg.simulator import serve_in_thread
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S)
 PROMISE = re.compile(r"^[ \t]*print\(.*\)[ \t]+# (.+)$", re.M)
 SIMULATOR_DEFAULTS: dict[str, Any] = {"port": 0, "provision_delay": 0.05, "action_delay": 0.05}
 
 
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
 def _blocks() -> list[tuple[str, str]]:
     found = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in _pages():
         text = page.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
             code = textwrap.dedent(match.group("code"))
-            found.append((f"{page.relative_to(DOCS).as_posix()}:{line}", code))
+            found.append((f"{page.relative_to(ROOT).as_posix()}:{line}", code))
     return found
 
 
@@ -60,8 +65,8 @@ def test_python_examples_use_the_python_fence() -> None:
     """A ```py or ```pycon block would silently escape this test: use ```python."""
     stray = re.compile(r"^[ \t]*```(?:py|py3|python3|pycon|ipython)\b", re.M)
     offenders = [
-        f"{page.relative_to(DOCS).as_posix()}:{text.count(chr(10), 0, match.start()) + 1}"
-        for page in sorted(DOCS.rglob("*.md"))
+        f"{page.relative_to(ROOT).as_posix()}:{text.count(chr(10), 0, match.start()) + 1}"
+        for page in _pages()
         for text in [page.read_text(encoding="utf-8")]
         for match in stray.finditer(text)
     ]
@@ -138,7 +143,7 @@ def test_example_runs(
 ) -> None:
     environment()
     namespace: dict[str, Any] = {"__name__": f"docs_example_{where}"}
-    _run_block(code, f"docs/{where}", namespace)
+    _run_block(code, where, namespace)
     options = namespace.get("vpsorg_simulator_options")
     options = getattr(options, "__wrapped__", options)
     for name, function in list(namespace.items()):
