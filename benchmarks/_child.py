@@ -23,7 +23,7 @@ import psutil
 import vpsorg
 from benchmarks import _env
 from benchmarks._measure import Span
-from benchmarks._target import Target, WorkloadError
+from benchmarks._target import Target, WorkloadError, warm_calls
 
 __all__ = ["MEMORY_SHAPES", "main"]
 
@@ -59,7 +59,7 @@ async def _bulk(target: Target, shape: str, items: int, concurrency: int, span: 
     ids = target.ids(items)
     async with target.sdk() as client:
         get = client.servers.get
-        await client.servers.get_many(ids[:concurrency], concurrency=concurrency)
+        await client.servers.get_many(ids[: warm_calls(concurrency)], concurrency=concurrency)
         baseline = psutil.Process().memory_info().rss
         semaphore = asyncio.Semaphore(concurrency)
 

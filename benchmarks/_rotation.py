@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import time
 from collections.abc import Callable, Coroutine, Set
 from typing import Any
 
@@ -173,7 +174,9 @@ def run_rotation(
         for v in variants:
             gc.collect()
             span = Span(server_pid)
+            began = time.perf_counter()
             done = v.run(span)
+            overall = time.perf_counter() - began
             s = samples[v.key]
             s.seconds.append(span.seconds)
             s.rates.append(done / span.seconds)
@@ -183,6 +186,7 @@ def run_rotation(
             log(
                 f"  round {round_}/{rounds}  {v.key:<32} {done / span.seconds:>9,.0f} {v.unit}/s"
                 f"  cpu client {span.cpu.client:3.0f}% server {span.cpu.server:3.0f}%"
+                f"  ({overall:.1f} s with set-up)"
             )
     return samples
 

@@ -6,7 +6,15 @@ import attrs
 
 import vpsorg
 
-__all__ = ["Target", "WorkloadError"]
+__all__ = ["MAX_CONNECTIONS", "Target", "WorkloadError", "warm_calls"]
+
+#: The SDK's default pool size; every baseline gets the same number of connections.
+MAX_CONNECTIONS = vpsorg.Limits().max_connections
+
+
+def warm_calls(concurrency: int) -> int:
+    """Calls that warm a client up before the timing: enough to open every connection."""
+    return min(concurrency, MAX_CONNECTIONS)
 
 
 class WorkloadError(RuntimeError):

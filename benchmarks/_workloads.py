@@ -26,15 +26,13 @@ import requests
 import vpsorg
 from benchmarks._env import json_loads
 from benchmarks._measure import Span
-from benchmarks._target import Target, WorkloadError
+from benchmarks._target import MAX_CONNECTIONS, Target, WorkloadError, warm_calls
 
 __all__ = ["Target", "worker_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: The SDK's default pool size; every baseline gets the same number of connections.
-MAX_CONNECTIONS = vpsorg.Limits().max_connections
 REQUESTS_THREADS = 32
 _REQUEST_TIMEOUT = 60.0
 _MAX_PAGES = 10_000
@@ -77,7 +75,7 @@ def _check_dicts(results: Sequence[Any], expected: int, what: str) -> int:
 async def sdk_get_many(target: Target, ids: Sequence[int], concurrency: int, span: Span) -> int:
     """``AsyncClient.servers.get_many`` (the SDK's bulk engine)."""
     async with target.sdk() as client:
-        await client.servers.get_many(ids[:concurrency], concurrency=concurrency)
+        await client.servers.get_many(ids[: warm_calls(concurrency)], concurrency=concurrency)
         with span:
             result = await client.servers.get_many(ids, concurrency=concurrency)
         return _check(len(result.succeeded), len(ids), "get_many")
@@ -86,7 +84,7 @@ async def sdk_get_many(target: Target, ids: Sequence[int], concurrency: int, spa
 async def sdk_get_pool(target: Target, ids: Sequence[int], concurrency: int, span: Span) -> int:
     """``AsyncClient.servers.get`` called by a plain worker pool."""
     async with target.sdk() as client:
-        await worker_pool(client.servers.get, ids[:concurrency], concurrency)
+        await worker_pool(client.servers.get, ids[: warm_calls(concurrency)], concurrency)
         with span:
             results = await worker_pool(client.servers.get, ids, concurrency)
         return _check_servers(results, len(ids), "servers.get pool")
@@ -118,7 +116,7 @@ async def aiohttp_get(target: Target, ids: Sequence[int], concurrency: int, span
                     raise WorkloadError(f"HTTP {response.status}")
                 return json_loads(body)
 
-        await worker_pool(get, ids[:concurrency], concurrency)
+        await worker_pool(get, ids[: warm_calls(concurrency)], concurrency)
         with span:
             results = await worker_pool(get, ids, concurrency)
         return _check_dicts(results, len(ids), "aiohttp")
@@ -139,7 +137,7 @@ async def httpx_get(target: Target, ids: Sequence[int], concurrency: int, span: 
                 raise WorkloadError(f"HTTP {response.status_code}")
             return json_loads(response.content)
 
-        await worker_pool(get, ids[:concurrency], concurrency)
+        await worker_pool(get, ids[: warm_calls(concurrency)], concurrency)
         with span:
             results = await worker_pool(get, ids, concurrency)
         return _check_dicts(results, len(ids), "httpx")
@@ -212,7 +210,7 @@ async def sdk_list(target: Target, listings: int, concurrency: int, span: Span) 
             return pages
 
         expected = await listing(0)
-        await worker_pool(listing, range(concurrency), concurrency)
+        await worker_pool(listing, range(warm_calls(concurrency)), concurrency)
         with span:
             pages = await worker_pool(listing, range(listings), concurrency)
         return _check(sum(pages), expected * listings, "list pages")
@@ -243,7 +241,7 @@ async def aiohttp_list(target: Target, listings: int, concurrency: int, span: Sp
             return pages
 
         expected = await listing(0)
-        await worker_pool(listing, range(concurrency), concurrency)
+        await worker_pool(listing, range(warm_calls(concurrency)), concurrency)
         with span:
             pages = await worker_pool(listing, range(listings), concurrency)
         return _check(sum(pages), expected * listings, "aiohttp list pages")
@@ -282,7 +280,7 @@ def client_get_many(
 ) -> int:
     """``vpsorg.Client.servers.get_many`` (bounded by the client's own timeouts)."""
     with _blocking_client(target) as client:
-        client.servers.get_many(ids[:concurrency], concurrency=concurrency)
+        client.servers.get_many(ids[: warm_calls(concurrency)], concurrency=concurrency)
         with span:
             result = client.servers.get_many(ids, concurrency=concurrency)
     return _check(len(result.succeeded), len(ids), "Client.servers.get_many")
