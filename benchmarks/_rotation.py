@@ -36,6 +36,9 @@ class Variant:
     unit: str
     work: str
     run: Runner
+    #: Calls, or listings: what the workers share out; fewer than the concurrency
+    #: means fewer in flight.
+    items: int
 
 
 @attrs.define
@@ -114,7 +117,8 @@ def build_variants(
 
     def get(key: str, label: str, conc: int, runner: Runner, calls: int, shown: str = "") -> None:
         work = f"{calls:,} calls"
-        out.append(Variant(get_key(key, conc), label, shown or str(conc), "calls", work, runner))
+        shown = shown or str(conc)
+        out.append(Variant(get_key(key, conc), label, shown, "calls", work, runner, calls))
 
     for c in plan.concurrencies:
         for key, label, workload in _GET_CLIENTS:
@@ -131,7 +135,7 @@ def build_variants(
         for key, label, workload in _LIST_CLIENTS:
             runner = _async(workload, target, n, c, t)
             work = f"{n:,} full listings"
-            out.append(Variant(list_key(key, c), label, str(c), "pages", work, runner))
+            out.append(Variant(list_key(key, c), label, str(c), "pages", work, runner, n))
     runner = _async(w.sdk_get_sequential, target, ids, 1, t)
     get("sdk_seq", "AsyncClient get, sequential", 1, runner, len(ids))
     if w.has_blocking_client():
@@ -199,6 +203,7 @@ def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any
         "concurrency": v.concurrency,
         "unit": v.unit,
         "work": v.work,
+        "items": v.items,
         "seconds": median(s.seconds),
         "rate": median(s.rates),
         "ratio": median_ratio(s.rates, base.rates),
