@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from benchmarks import NO_SPEEDUPS_ENV
 
-__all__ = ["json_loads", "machine_info", "run_async", "speedups_enabled"]
+__all__ = ["json_loads", "machine_info", "new_event_loop", "run_async", "speedups_enabled"]
 
 T = TypeVar("T")
 
@@ -33,14 +33,14 @@ except ImportError:
     json_loads = json.loads
     JSON_LIBRARY = "json (standard library)"
 
-_new_loop: Callable[[], asyncio.AbstractEventLoop]
+new_event_loop: Callable[[], asyncio.AbstractEventLoop]
 try:
     import uvloop
 
-    _new_loop = uvloop.new_event_loop
+    new_event_loop = uvloop.new_event_loop
     EVENT_LOOP = f"uvloop {uvloop.__version__}"
 except ImportError:
-    _new_loop = asyncio.new_event_loop
+    new_event_loop = asyncio.new_event_loop
     EVENT_LOOP = "asyncio (standard library)"
 
 
@@ -51,7 +51,7 @@ def speedups_enabled() -> bool:
 
 def run_async(coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
     """Run a coroutine on a fresh event loop (uvloop when available), at most ``timeout`` s."""
-    loop = _new_loop()
+    loop = new_event_loop()
     try:
         return loop.run_until_complete(asyncio.wait_for(coro, timeout))
     finally:

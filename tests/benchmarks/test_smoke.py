@@ -100,3 +100,17 @@ def test_every_target_is_listed(report: dict[str, Any]) -> None:
         assert target["pass"] in (True, False, None)
         if target["pass"] is not None:
             _numbers(target, ("measured",))
+
+
+def test_layers_diagnostic_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.layers", "--calls", "200", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "servers.get_many" in done.stdout
+    assert "hand-off" in done.stdout
