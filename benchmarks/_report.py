@@ -231,7 +231,9 @@ def render(result: dict[str, Any]) -> str:
         lines += _table(["decoder", "µs per server", "time ÷ dict access"], body)
         lines += [
             "",
-            f"{cases['decode'][0]['iterations']:,} calls per round, garbage collector paused.",
+            f"{cases['decode'][0]['iterations']:,} servers per decoder per round, in a tight "
+            "loop with the garbage collector paused; in the request path the same decoding "
+            "costs several times more (see `python -m benchmarks.layers`).",
             "",
         ]
     if cases["memory"]:
