@@ -270,7 +270,7 @@ class OutcomeUnknownError(APIConnectionError):
         self.cause = cause
 
 
-class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):  # type: ignore[misc]
+class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
     """A create, start, stop or reboot was answered with a 5xx status.
 
     The server may have acted before failing, so the request was not resent. This error is
@@ -281,14 +281,14 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):  # ty
 
     def __init__(self, message: str, *, error: APIStatusError) -> None:
         Exception.__init__(self, f"{error.method} {error.url}: {message}")
-        self.method = error.method
-        self.url = error.url
-        self.request_sent = True
-        self.status_code = error.status_code
-        self.message = error.message
-        self.body = error.body
-        self.request_id = error.request_id
-        self.cause = error
+        self.method: str = error.method
+        self.url: str = error.url
+        self.request_sent: bool | None = True
+        self.status_code: int = error.status_code
+        self.message: str = error.message
+        self.body: object = error.body
+        self.request_id: str | None = error.request_id
+        self.cause: BaseException | None = error
 
 
 class WaitTimeoutError(VPSOrgError, TimeoutError):
@@ -334,8 +334,8 @@ class BulkOperationError(VPSOrgError):
         if len(failed) > len(shown):
             lines.append(f"  ... and {len(failed) - len(shown)} more")
         super().__init__("\n".join(lines))
-        self.failed = list(failed)
-        self.total = total
+        self.failed: list[Outcome[Any, Any]] = list(failed)
+        self.total: int = total
 
 
 def _field_errors(body: object) -> dict[str, list[str]]:

@@ -68,7 +68,7 @@ def cli(
 
     Try it with no account: `vpsorg demo` runs a fleet on the bundled simulator.
     Against the simulator started with `vpsorg simulator`, pass
-    --base-url http://127.0.0.1:8080/api/v1/ --token demo-token (or set the
+    --base-url http://127.0.0.1:8080/api/v1/ --token vpsorg-demo-token (or set the
     environment variables).
 
     Exit codes: 0 success, 1 an API or network error (or some items of a bulk

@@ -57,12 +57,12 @@ class SimulatorApp:
             raise ValueError(f"credits must not be negative, got {credits!r}")
         self.token = token
         self._expected_authorization = f"Bearer {token}"
-        self.store = ServerStore(
+        self.store: ServerStore = ServerStore(
             provision_delay=provision_delay, action_delay=action_delay, credits=credits
         )
-        self.injector = FaultInjector(faults or FaultConfig(), seed)
-        self.api = ServersApi(self.store, page_size)
-        self.request_count = 0
+        self.injector: FaultInjector = FaultInjector(faults or FaultConfig(), seed)
+        self.api: ServersApi = ServersApi(self.store, page_size)
+        self.request_count: int = 0
         self.request_counts: dict[str, int] = {}
         self._openapi = load_openapi()
         # Handlers running now, so that shutting down can finish them off (see serve()).

@@ -43,7 +43,7 @@ def _positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any
 class FaultConfig:
     """Random faults the simulator injects; all off by default.
 
-    Args:
+    Attributes:
         latency: extra seconds added to every response.
         latency_jitter: up to this many further seconds, drawn uniformly per request.
         error_rate_500: share of requests answered ``500`` with a JSON body.
@@ -130,12 +130,12 @@ class FaultInjector:
 
     def __init__(self, config: FaultConfig, seed: int | None) -> None:
         self._seed = seed
-        self.config = config
-        self.rng = random.Random(seed)
+        self.config: FaultConfig = config
+        self.rng: random.Random = random.Random(seed)
         self.scripts: list[ScriptedFault] = []
         self.counts: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
         self._buckets: dict[str, tuple[float, float]] = {}
-        self.active = False
+        self.active: bool = False
         self._refresh()
 
     def _refresh(self) -> None:

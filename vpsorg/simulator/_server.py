@@ -48,9 +48,9 @@ class Simulator:
         self._loop = loop
         self.host = host
         self.port = port
-        self.token = app.token
+        self.token: str = app.token
         url_host = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{url_host}:{port}/api/v1/"
+        self.base_url: str = f"http://{url_host}:{port}/api/v1/"
 
     def __repr__(self) -> str:
         return f"<Simulator {self.base_url}>"

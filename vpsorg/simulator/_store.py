@@ -127,17 +127,17 @@ class ServerRecord:
         updated_us: int,
         provisioned: bool,
     ) -> None:
-        self.id = id
-        self.name = name
-        self.hostname = hostname
-        self.location = location
-        self.plan_id = plan_id
-        self.os_id = os_id
-        self.backups_enabled = backups_enabled
-        self.status = status
-        self.created_us = created_us
-        self.updated_us = updated_us
-        self.provisioned = provisioned
+        self.id: int = id
+        self.name: str = name
+        self.hostname: str = hostname
+        self.location: str = location
+        self.plan_id: int = plan_id
+        self.os_id: int = os_id
+        self.backups_enabled: bool = backups_enabled
+        self.status: str = status
+        self.created_us: int = created_us
+        self.updated_us: int = updated_us
+        self.provisioned: bool = provisioned
         # (due monotonic seconds, final status, due wall-clock µs) while transitioning.
         self.pending: tuple[float, str, int] | None = None
         self.list_json: bytes | None = None
