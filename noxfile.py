@@ -32,8 +32,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package."""
+    """mypy --strict over the package and the tests."""
     session.run("mypy", "--strict", "vpsorg")
+    session.run("mypy", "--strict", "tests")
 
 
 @nox.session(python=False)

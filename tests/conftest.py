@@ -23,7 +23,7 @@ class _CompatResponse(aiohttp.ClientResponse):
         super().__init__(method, url, **kwargs)
 
 
-aioresponses.core.ClientResponse = _CompatResponse  # type: ignore[misc]
+aioresponses.core.ClientResponse = _CompatResponse  # type: ignore[attr-defined]
 
 BASE = "https://api.vps.test/api/v1/"
 TOKEN = "tok-3f9a-very-secret"

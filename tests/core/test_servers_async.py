@@ -177,7 +177,7 @@ async def test_delete_sends_delete_and_returns_none(
     client: vpsorg.AsyncClient, mocked: aioresponses
 ) -> None:
     mocked.delete(SERVERS + "12345/", status=204, body=b"")
-    assert await client.servers.delete(12345) is None
+    assert await client.servers.delete(12345) is None  # type: ignore[func-returns-value]
     assert requests_of(mocked)[0][:2] == ("DELETE", SERVERS + "12345/")
 
 

@@ -171,7 +171,7 @@ async def test_a_delete_that_acted_before_the_drop_counts_as_deleted(server: Rec
     server.handler = delete_then_drop
     policy = vpsorg.RetryPolicy(backoff_base=0.001)
     async with make_client(server, retry=policy) as client:
-        assert await client.servers.delete(12345) is None
+        assert await client.servers.delete(12345) is None  # type: ignore[func-returns-value]
     assert len(server.requests) == 2
     assert deleted == ["/api/v1/servers/12345/"]
 

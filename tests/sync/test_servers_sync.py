@@ -147,7 +147,7 @@ def test_patch_changes_only_the_fields_given(api: vpsorg.Client, sim: Simulator)
 
 
 def test_delete_removes_the_server(api: vpsorg.Client) -> None:
-    assert api.servers.delete(12346) is None
+    assert api.servers.delete(12346) is None  # type: ignore[func-returns-value]
     with pytest.raises(vpsorg.NotFoundError):
         api.servers.get(12346)
     with pytest.raises(vpsorg.NotFoundError):

@@ -38,6 +38,7 @@ def public_members(cls: type, *, init: bool = False) -> dict[str, Any]:
 
 def _signature(member: Any, drop: set[str], mapped: bool) -> tuple[Any, ...]:
     function = member.fget if isinstance(member, property) else member
+    assert callable(function)
     signature = inspect.signature(function)
 
     def text(annotation: Any) -> str:
@@ -91,7 +92,7 @@ def test_the_servers_methods_are_all_there() -> None:
 
 def test_the_check_catches_a_missing_or_different_twin() -> None:
     class Doctored(vpsorg.Servers):
-        def get(self, server_id: int, extra: int = 0) -> vpsorg.Server:  # type: ignore[override]
+        def get(self, server_id: int, extra: int = 0) -> vpsorg.Server:
             """Something else."""
             raise NotImplementedError
 
