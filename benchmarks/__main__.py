@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import _env, _report, _rotation, _subprocess_cases, _workloads
+from benchmarks._measure import BUSY_MACHINE_CPU
 from benchmarks._plan import PLANS
-from benchmarks._server import PAGE_SIZE, SimulatorProcess
+from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
 from benchmarks._target import Target
 
 #: Servers in the simulator: four full pages of 50.
@@ -49,10 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="which cases to run, e.g. 1,4 (default: all)",
     )
     return parser
-
-
-#: Median CPU of other processes above which the report warns that the machine was busy.
-BUSY_MACHINE_CPU = 25.0
 
 
 def _server_check(rows: list[dict[str, Any]], pid: int) -> str:
@@ -154,6 +151,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    exit_on_sigterm()
     result = run(argv)
     args = build_parser().parse_args(argv)
     print(_report.render(result), flush=True)

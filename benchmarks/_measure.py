@@ -18,10 +18,20 @@ from typing import Any
 import attrs
 import psutil
 
-__all__ = ["CpuUse", "Span", "median", "median_ratio", "server_bound"]
+__all__ = [
+    "BUSY_MACHINE_CPU",
+    "SERVER_BOUND_CPU",
+    "CpuUse",
+    "Span",
+    "median",
+    "median_ratio",
+    "server_bound",
+]
 
 #: A run whose server used this much of a core while the client used less is server-bound.
 SERVER_BOUND_CPU = 90.0
+#: Median CPU of other processes above which the report warns that the machine was busy.
+BUSY_MACHINE_CPU = 25.0
 
 
 @attrs.frozen

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._measure import median_ratio
+from benchmarks._measure import BUSY_MACHINE_CPU, median_ratio
 
 __all__ = ["evaluate_targets", "render"]
 
@@ -244,6 +245,7 @@ def render(result: dict[str, Any]) -> str:
                 f"{r['items']:,}",
                 f"{r['seconds']:.2f}",
                 f"{r['us_per_item']:.0f}",
+                f"{r['cpu_us_per_item']:.0f}",
                 f"{r['peak_rss_mb']:.0f}",
                 f"{r['peak_rss_mb'] - r['baseline_rss_mb']:.0f}",
                 _pct(r["client_cpu"]),
@@ -257,6 +259,7 @@ def render(result: dict[str, Any]) -> str:
             "items",
             "time (s)",
             "µs/item",
+            "client CPU µs/item",
             "peak RSS (MB)",
             "peak - RSS before (MB)",
             "client CPU",
@@ -264,6 +267,13 @@ def render(result: dict[str, Any]) -> str:
             "other CPU",
         ]
         lines += [*_table(header, body), ""]
+        others = statistics.median(r["other_cpu"] for r in cases["memory"])
+        if others > BUSY_MACHINE_CPU:
+            lines += [
+                f"WARNING: other processes used {others:.0f}% of a core (median) during "
+                "this case; wall times are noisier for it, CPU µs per item less so.",
+                "",
+            ]
     sp = cases["speedups"]
     if sp:
         lines += ["## 6. With and without the speedups extra", ""]

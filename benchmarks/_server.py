@@ -19,7 +19,7 @@ from types import TracebackType
 
 import requests
 
-__all__ = ["SimulatorProcess"]
+__all__ = ["SimulatorProcess", "exit_on_sigterm"]
 
 TOKEN = "bench-token"
 PAGE_SIZE = 50
@@ -135,3 +135,16 @@ class SimulatorProcess:
                 proc.kill()
                 proc.wait(_STOP_TIMEOUT)
         self._log.close()
+
+
+def _raise_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit``, so ``with SimulatorProcess()`` still stops the child.
+
+    Without it, SIGTERM (a CI timeout, an interrupted nox) ends Python without unwinding
+    and leaves the simulator running.
+    """
+    signal.signal(signal.SIGTERM, _raise_exit)

@@ -25,7 +25,7 @@ import aiohttp
 import vpsorg
 from benchmarks import _env
 from benchmarks._measure import median, median_ratio
-from benchmarks._server import PAGE_SIZE, SimulatorProcess
+from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
 from benchmarks._target import MAX_CONNECTIONS, Target, warm_calls
 from benchmarks._workloads import worker_pool
 from vpsorg._async._decoding import decode_model
@@ -211,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     cpu: dict[str, list[float]] = {name: [] for name, _ in LAYERS}
     rate: dict[str, list[float]] = {name: [] for name, _ in LAYERS}
     with SimulatorProcess() as sim:

@@ -86,7 +86,9 @@ def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None
         "tasks_discard",
     }
     for row in cases["memory"]:
-        _numbers(row, ("seconds", "us_per_item", "peak_rss_mb", "baseline_rss_mb"))
+        _numbers(
+            row, ("seconds", "us_per_item", "cpu_us_per_item", "peak_rss_mb", "baseline_rss_mb")
+        )
     speedups = cases["speedups"]
     assert "orjson" not in speedups["without"]["json"]
     for row in speedups["rows"]:
