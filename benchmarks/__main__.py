@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _env, _report, _rotation, _subprocess_cases, _workloads
+from benchmarks import _env, _report, _rotation, _subprocess_cases
 from benchmarks._measure import BUSY_MACHINE_CPU
 from benchmarks._plan import PLANS
 from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
@@ -131,9 +131,6 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "command": shlex.join(["python", *sim.command[1:]]),
         }
         check = _server_check(http_rows, sim.pid)
-    blocking_skipped = None
-    if 3 in wanted and not _workloads.has_blocking_client():
-        blocking_skipped = "vpsorg.Client does not exist yet (vpsorg/_sync is not generated)"
     meta = {
         "plan": plan.name,
         "rounds": plan.rounds,
@@ -142,7 +139,6 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "server": server,
         "server_check": check,
         "server_bound_rows": [r["key"] for r in http_rows if r["server_bound"]],
-        "blocking_skipped": blocking_skipped,
         "seconds": round(time.monotonic() - started, 1),
         "phases": phases,
     }

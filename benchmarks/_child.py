@@ -60,7 +60,7 @@ async def _bulk(target: Target, shape: str, items: int, concurrency: int, span: 
     async with target.sdk() as client:
         get = client.servers.get
         await client.servers.get_many(ids[: warm_calls(concurrency)], concurrency=concurrency)
-        baseline = psutil.Process().memory_info().rss
+        baseline = int(psutil.Process().memory_info().rss)
         semaphore = asyncio.Semaphore(concurrency)
 
         async def keep(server_id: int) -> vpsorg.Server:

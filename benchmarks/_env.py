@@ -38,7 +38,7 @@ try:
     import uvloop
 
     new_event_loop = uvloop.new_event_loop
-    EVENT_LOOP = f"uvloop {uvloop.__version__}"
+    EVENT_LOOP = f"uvloop {metadata.version('uvloop')}"
 except ImportError:
     new_event_loop = asyncio.new_event_loop
     EVENT_LOOP = "asyncio (standard library)"

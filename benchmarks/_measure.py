@@ -45,12 +45,12 @@ class CpuUse:
 
 def _busy(times: Any) -> float:
     idle = times.idle + getattr(times, "iowait", 0.0)
-    return sum(times) - idle
+    return float(sum(times) - idle)
 
 
 def _own(times: Any) -> float:
     # children_* is zero for threads; subprocesses are measured on their own.
-    return times.user + times.system
+    return float(times.user + times.system)
 
 
 class Span:

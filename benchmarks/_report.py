@@ -32,6 +32,14 @@ def _ratio3(value: float) -> str:
     return f"{value:.3f}x"
 
 
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.2f}"
+
+
 def _mb(value: float) -> str:
     return f"{value:.0f} MB"
 
@@ -213,16 +221,14 @@ def render(result: dict[str, Any]) -> str:
             *_http_table(lists, "pages"),
             "",
         ]
-    lines += ["## 3. The blocking client", ""]
     if cases["blocking"]:
+        lines += ["## 3. The blocking client", ""]
         lines += [
             *_http_table(cases["blocking"], "calls"),
             "",
             "† against raw aiohttp at the headline concurrency (same round).",
             "",
         ]
-    else:
-        lines += [f"Not measured: {meta['blocking_skipped']}", ""]
     if cases["decode"]:
         lines += ["## 4. Decoding one server (detail view)", ""]
         body = [
@@ -285,7 +291,7 @@ def render(result: dict[str, Any]) -> str:
         ]
         body = []
         for r in sp["rows"]:
-            fmt = (lambda v: f"{v:,.0f}") if r["unit"].endswith("/s") else (lambda v: f"{v:.2f}")
+            fmt = _count if r["unit"].endswith("/s") else _decimal
             body.append(
                 [
                     r["workload"],

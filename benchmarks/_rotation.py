@@ -132,18 +132,17 @@ def build_variants(
     get("requests_seq", "requests, sequential", 1, runner, len(slow_ids))
     for c in plan.concurrencies:
         n = plan.listings_at(c)
-        for key, label, workload in _LIST_CLIENTS:
-            runner = _async(workload, target, n, c, t)
+        for key, label, lister in _LIST_CLIENTS:
+            runner = _async(lister, target, n, c, t)
             work = f"{n:,} full listings"
             out.append(Variant(list_key(key, c), label, str(c), "pages", work, runner, n))
     runner = _async(w.sdk_get_sequential, target, ids, 1, t)
     get("sdk_seq", "AsyncClient get, sequential", 1, runner, len(ids))
-    if w.has_blocking_client():
-        runner = _sync(w.client_get_sequential, target, ids, 1, t)
-        get("client_seq", "Client get, sequential", 1, runner, len(ids))
-        c = headline(plan)
-        runner = _sync(w.client_get_many, target, ids, c, t)
-        get("client_get_many", "Client get_many", c, runner, len(ids))
+    runner = _sync(w.client_get_sequential, target, ids, 1, t)
+    get("client_seq", "Client get, sequential", 1, runner, len(ids))
+    c = headline(plan)
+    runner = _sync(w.client_get_many, target, ids, c, t)
+    get("client_get_many", "Client get_many", c, runner, len(ids))
     needed = _needed_keys(plan, cases)
     return [v for v in out if v.key in needed]
 

@@ -250,13 +250,8 @@ async def aiohttp_list(target: Target, listings: int, concurrency: int, span: Sp
 # ---------------------------------------------------------------- blocking client
 
 
-def has_blocking_client() -> bool:
-    """True once ``vpsorg.Client`` (generated into ``vpsorg/_sync``) exists."""
-    return hasattr(vpsorg, "Client")
-
-
-def _blocking_client(target: Target) -> Any:
-    return vpsorg.Client(token=target.token, base_url=target.base_url)  # type: ignore[attr-defined]
+def _blocking_client(target: Target) -> vpsorg.Client:
+    return vpsorg.Client(token=target.token, base_url=target.base_url)
 
 
 def client_get_sequential(
