@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -55,11 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _server_check(rows: list[dict[str, Any]], pid: int) -> str:
     if not rows:
         return "no HTTP case ran"
-    others = statistics.median(r["other_cpu"] for r in rows)
+    noisy = sum(1 for r in rows if r["other_cpu"] > BUSY_MACHINE_CPU)
     busy = (
-        f" WARNING: other processes used {others:.0f}% of a core (median) during the runs; "
-        "every figure is noisier for it."
-        if others > BUSY_MACHINE_CPU
+        f" WARNING: in {noisy} of {len(rows)} HTTP rows other processes used over "
+        f"{BUSY_MACHINE_CPU:.0f}% of a core (marked *); their figures are noisier."
+        if noisy
         else ""
     )
     bound = [f"{r['client']} at {r['concurrency']}" for r in rows if r["server_bound"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -166,25 +165,47 @@ def _http_table(rows: list[Row], unit: str) -> list[str]:
     body = []
     for r in rows:
         flag = " (server-bound)" if r["server_bound"] else ""
-        conc = r["concurrency"]
-        few = conc.isdigit() and r["items"] < int(conc)
         body.append(
             [
                 r["client"],
-                conc + (" ‡" if few else ""),
+                r["concurrency"] + (" ‡" if _few(r) else ""),
                 r["work"],
                 f"{r['rate']:,.0f}",
                 f"{r['seconds']:.2f}",
-                _ratio(r["ratio"]) + ("" if r["ratio_vs"].endswith(r["concurrency"]) else " †"),
+                _ratio(r["ratio"]) + (" †" if _other_headline(r) else ""),
                 _pct(r["client_cpu"]),
                 _pct(r["server_cpu"]) + flag,
-                _pct(r["other_cpu"]),
+                _pct(r["other_cpu"]) + (" \\*" if _busy(r) else ""),
             ]
         )
     return _table(header, body)
 
 
-_FEW = "‡ fewer calls than the concurrency, so at most that many were in flight."
+def _few(row: Row) -> bool:
+    return bool(row["concurrency"].isdigit() and row["items"] < int(row["concurrency"]))
+
+
+def _other_headline(row: Row) -> bool:
+    return not row["ratio_vs"].endswith(row["concurrency"])
+
+
+def _busy(row: Row) -> bool:
+    return bool(row["other_cpu"] > BUSY_MACHINE_CPU)
+
+
+def _footnotes(rows: list[Row]) -> list[str]:
+    """The footnotes for the marks that appear in an HTTP table."""
+    notes = []
+    if any(_other_headline(r) for r in rows):
+        notes.append("† against raw aiohttp at the headline concurrency (same round).")
+    if any(_few(r) for r in rows):
+        notes.append("‡ fewer calls than the concurrency, so at most that many were in flight.")
+    if any(_busy(r) for r in rows):
+        notes.append(
+            f"\\* other processes used over {BUSY_MACHINE_CPU:.0f}% of a core during that "
+            "run: its figures are noisier."
+        )
+    return ["  \n".join(notes)] if notes else []
 
 
 def render(result: dict[str, Any]) -> str:
@@ -209,26 +230,14 @@ def render(result: dict[str, Any]) -> str:
         "process, everything else on the machine).",
         "",
     ]
-    get = cases["get_fanout"]
-    if get:
-        lines += ["## 1. GET detail fan-out", "", *_http_table(get, "calls")]
-        lines += ["", "† against raw aiohttp at the headline concurrency (same round).", _FEW, ""]
-    lists = cases["list_pages"]
-    if lists:
-        lines += [
-            "## 2. List pages of 50 servers (decoding-heavy)",
-            "",
-            *_http_table(lists, "pages"),
-            "",
-        ]
-    if cases["blocking"]:
-        lines += ["## 3. The blocking client", ""]
-        lines += [
-            *_http_table(cases["blocking"], "calls"),
-            "",
-            "† against raw aiohttp at the headline concurrency (same round).",
-            "",
-        ]
+    for key, title, unit in (
+        ("get_fanout", "1. GET detail fan-out", "calls"),
+        ("list_pages", "2. List pages of 50 servers (decoding-heavy)", "pages"),
+        ("blocking", "3. The blocking client", "calls"),
+    ):
+        if cases[key]:
+            rows = cases[key]
+            lines += [f"## {title}", "", *_http_table(rows, unit), "", *_footnotes(rows), ""]
     if cases["decode"]:
         lines += ["## 4. Decoding one server (detail view)", ""]
         body = [
@@ -256,7 +265,7 @@ def render(result: dict[str, Any]) -> str:
                 f"{r['peak_rss_mb'] - r['baseline_rss_mb']:.0f}",
                 _pct(r["client_cpu"]),
                 _pct(r["server_cpu"]),
-                _pct(r["other_cpu"]),
+                _pct(r["other_cpu"]) + (" \\*" if _busy(r) else ""),
             ]
             for r in cases["memory"]
         ]
@@ -273,11 +282,10 @@ def render(result: dict[str, Any]) -> str:
             "other CPU",
         ]
         lines += [*_table(header, body), ""]
-        others = statistics.median(r["other_cpu"] for r in cases["memory"])
-        if others > BUSY_MACHINE_CPU:
+        if any(r["other_cpu"] > BUSY_MACHINE_CPU for r in cases["memory"]):
             lines += [
-                f"WARNING: other processes used {others:.0f}% of a core (median) during "
-                "this case; wall times are noisier for it, CPU µs per item less so.",
+                f"\\* other processes used over {BUSY_MACHINE_CPU:.0f}% of a core during that "
+                "run: its wall time is noisier, its CPU µs per item much less so.",
                 "",
             ]
     sp = cases["speedups"]
