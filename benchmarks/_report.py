@@ -237,7 +237,9 @@ def render(result: dict[str, Any]) -> str:
     ):
         if cases[key]:
             rows = cases[key]
-            lines += [f"## {title}", "", *_http_table(rows, unit), "", *_footnotes(rows), ""]
+            notes = _footnotes(rows)
+            lines += [f"## {title}", "", *_http_table(rows, unit), ""]
+            lines += [*notes, ""] if notes else []
     if cases["decode"]:
         lines += ["## 4. Decoding one server (detail view)", ""]
         body = [
