@@ -77,3 +77,35 @@ def test_error_bodies_of_any_shape(status: int, value: object) -> None:
     )
     assert isinstance(error, vpsorg.APIStatusError)
     assert str(status) in str(error)
+
+
+def _outcome_of(converter: object, data: object, cls: type) -> object:
+    try:
+        return ("ok", converter.structure(data, cls))  # type: ignore[attr-defined]
+    except Exception:
+        return ("error", None)
+
+
+@PROPS
+@given(server_like)
+def test_the_fast_path_agrees_with_the_detailed_converter(value: dict[str, object]) -> None:
+    from vpsorg._converter import _detailed, _fast
+
+    for data, cls in (
+        (value, Server),
+        ({"status": "success", "message": "m", "server": value}, ActionResult),
+    ):
+        assert _outcome_of(_fast, data, cls) == _outcome_of(_detailed, data, cls)
+
+
+def test_the_fast_path_refuses_what_the_detailed_converter_refuses() -> None:
+    from vpsorg._converter import _detailed, _fast
+
+    bad_values: list[object] = [None, "1", 1.5, True, [], {}]
+    for key in DETAIL_12345:
+        for bad in bad_values:
+            data = {**DETAIL_12345, key: bad}
+            assert _outcome_of(_fast, data, Server) == _outcome_of(_detailed, data, Server), (
+                key,
+                bad,
+            )
