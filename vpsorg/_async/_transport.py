@@ -84,6 +84,8 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._last_timeout: Timeout | None = None
+        self._last_client_timeout = aiohttp.ClientTimeout()
         self._max_bytes = config.limits.max_response_bytes
         self._headers = {
             "Authorization": RedactedHeader("Bearer " + config.token.reveal()),
@@ -138,11 +140,16 @@ class AiohttpTransport:
         return self._session
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        # Identity first: the client passes the same Timeout object on every call
+        # unless a deadline shortens it, and hashing an attrs instance is not free.
+        if timeout is self._last_timeout:
+            return self._last_client_timeout
         cached = self._timeouts.get(timeout)
         if cached is None:
             cached = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
             if len(self._timeouts) < 64:
                 self._timeouts[timeout] = cached
+        self._last_timeout, self._last_client_timeout = timeout, cached
         return cached
 
     async def request(
@@ -166,9 +173,12 @@ class AiohttpTransport:
                 allow_redirects=False,
                 timeout=self._client_timeout(timeout),
             )
-            return Response(
-                response.status, response.headers, await self._read(response, method, url)
-            )
+            length = response.content_length
+            if length is not None and length <= self._max_bytes:
+                body = await response.read()  # the common case, without another coroutine
+            else:
+                body = await self._read(response, method, url)
+            return Response(response.status, response.headers, body)
         except (APIConnectionError, ResponseTooLargeError):
             raise
         except BaseException as exc:
@@ -181,10 +191,9 @@ class AiohttpTransport:
                 response.release()
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
+        """Read a body of unknown length, or refuse one known to be over the cap."""
         limit = self._max_bytes
         length = response.content_length
-        if length is not None and length <= limit:
-            return await response.read()
         if length is not None:
             response.close()
             raise ResponseTooLargeError(
