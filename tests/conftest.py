@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import aioresponses.core
+import psutil
 import pytest
 from aioresponses import aioresponses as _aioresponses
 
@@ -121,3 +122,12 @@ def requests_of(mock: _aioresponses) -> list[tuple[str, str, dict[str, Any]]]:
         for call in calls:
             seen.append((method, str(url), call.kwargs))
     return seen
+
+
+def client_sockets_to(port: int) -> int:
+    """Open TCP connections from this process to the given local port."""
+    return sum(
+        1
+        for c in psutil.Process().net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+    )

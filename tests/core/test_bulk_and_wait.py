@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import vpsorg
+from tests.conftest import client_sockets_to
 from vpsorg.simulator import serve
 
 FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005)
@@ -247,14 +248,3 @@ def _is_vpsorg_task(task: asyncio.Task[Any]) -> bool:
     name = getattr(coro, "__qualname__", "")
     module = getattr(getattr(coro, "cr_code", None), "co_filename", "")
     return "run_bulk" in name or ("vpsorg" in module and "simulator" not in module)
-
-
-def client_sockets_to(port: int) -> int:
-    """Open TCP connections from this process to the given local port."""
-    import psutil
-
-    return sum(
-        1
-        for c in psutil.Process().net_connections(kind="tcp")
-        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-    )

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
-import psutil
 
 import vpsorg
+from tests.conftest import client_sockets_to
 from vpsorg.simulator import FaultConfig, serve_in_thread
 
 FAULTS = FaultConfig(
@@ -87,14 +87,6 @@ class _RetryCounter(logging.Handler):
             self.count += 1
 
 
-def _client_sockets(port: int) -> int:
-    return sum(
-        1
-        for c in psutil.Process().net_connections(kind="tcp")
-        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-    )
-
-
 async def run(operations: int = 2000, concurrency: int = 100, seed: int = 7) -> Report:
     """Run the scenario and return its report (never raises for a failed operation)."""
     report = Report(operations=operations)
@@ -151,7 +143,7 @@ async def run(operations: int = 2000, concurrency: int = 100, seed: int = 7) -> 
             report.leftover_tasks = sum(
                 1 for t in asyncio.all_tasks() if "run_bulk" in repr(t.get_coro())
             )
-            report.open_connections = _client_sockets(sim.port)
+            report.open_connections = client_sockets_to(sim.port)
     finally:
         logger.removeHandler(counter)
         logger.setLevel(old_level)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 import vpsorg
-from tests.reliability.chaos import _client_sockets, run
+from tests.conftest import client_sockets_to
+from tests.reliability.chaos import run
 from vpsorg.simulator import serve_in_thread
 
 
@@ -47,10 +48,10 @@ async def test_ten_thousand_requests_cancelled_mid_flight_leave_no_connection() 
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert await _eventually_zero(lambda: _client_sockets(sim.port))
+            assert await _eventually_zero(lambda: client_sockets_to(sim.port))
         assert cancelled >= 10_000
         await client.aclose()
-        assert _client_sockets(sim.port) == 0
+        assert client_sockets_to(sim.port) == 0
     assert [t for t in asyncio.all_tasks() if "run_bulk" in repr(t.get_coro())] == []
 
 

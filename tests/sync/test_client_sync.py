@@ -8,23 +8,14 @@ import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
-import psutil
 import pytest
 
 import vpsorg
+from tests.conftest import client_sockets_to
 from vpsorg.simulator import Simulator
 
 from .conftest import FAST, loop_threads
 from .slow_server import slow_server
-
-
-def client_sockets_to(port: int) -> int:
-    """Open TCP connections from this process to the given local port."""
-    return sum(
-        1
-        for c in psutil.Process().net_connections(kind="tcp")
-        if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
-    )
 
 
 def test_a_configuration_error_raises_at_construction_in_the_callers_thread(
