@@ -6,7 +6,7 @@ case 1 can be attributed to a layer (a diagnostic, not part of the report's targ
 time per call moves far less than wall-clock rates when other processes share the
 machine. It also times the blocking client's hand-off to its loop thread (case 3).
 
-It reaches into private parts of the SDK (the transport, ``AsyncClient._request``) on
+It reaches into private parts of the SDK (the transport, ``Pipeline.request``) on
 purpose: they are the layers being measured.
 """
 
@@ -61,7 +61,7 @@ async def _raw(target: Target, ids: Sequence[int], c: int) -> tuple[float, float
 async def _raw_sdk_shape(target: Target, ids: Sequence[int], c: int) -> tuple[float, float]:
     """aiohttp called as the SDK's transport calls it, without the transport around it."""
     client = target.sdk()
-    transport: Any = client._shared.transport
+    transport: Any = client._pipeline.transport
     headers = dict(transport._headers)
     timeout = aiohttp.ClientTimeout(total=60, sock_connect=10)
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=30)
@@ -86,7 +86,7 @@ async def _raw_sdk_shape(target: Target, ids: Sequence[int], c: int) -> tuple[fl
 
 async def _sdk_layer(layer: str, target: Target, ids: Sequence[int], c: int) -> tuple[float, float]:
     async with target.sdk() as client:
-        transport: Any = client._shared.transport
+        transport: Any = client._pipeline.transport
         timeout = client.timeout
 
         async def via_transport(server_id: int) -> object:
@@ -95,12 +95,14 @@ async def _sdk_layer(layer: str, target: Target, ids: Sequence[int], c: int) -> 
             return _env.json_loads(response.body)
 
         async def via_pipeline(server_id: int) -> object:
-            response = await client._request("GET", target.detail_url(server_id))
+            response = await client._pipeline.request("GET", target.detail_url(server_id))
             return _env.json_loads(response.body)
 
         async def decoded(server_id: int) -> object:
             url = target.detail_url(server_id)
-            return decode_model(await client._request("GET", url), vpsorg.Server, "GET", url)
+            return decode_model(
+                await client._pipeline.request("GET", url), vpsorg.Server, "GET", url
+            )
 
         if layer == "transport":
             return await _timed(via_transport, ids, c)
@@ -121,7 +123,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("raw", "raw aiohttp (`async with session.get`), JSON decoded"),
     ("raw_sdk_shape", "aiohttp called the SDK's way (`session.request`, its headers)"),
     ("transport", "+ the SDK's transport (`AiohttpTransport.request`)"),
-    ("pipeline", "+ the request pipeline (`AsyncClient._request`: retries, gate)"),
+    ("pipeline", "+ the request pipeline (`Pipeline.request`: retries, gate)"),
     ("decode", "+ decoding into a Server (`decode_model`) instead of JSON alone"),
     ("get", "+ the rest of `servers.get` (id check, URL, `_send`)"),
     ("get_many", "+ `servers.get_many` (the bulk engine, one Outcome per id)"),

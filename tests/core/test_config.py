@@ -88,13 +88,14 @@ def test_with_options_shares_the_pool_and_changes_only_what_is_asked() -> None:
     assert quick.timeout.total == 2
     assert quick.retry_policy.max_attempts == 1
     assert client.timeout.total == 60
-    assert quick._shared is client._shared
+    assert quick._pipeline.transport is client._pipeline.transport
+    assert quick._pipeline.gate is client._pipeline.gate
 
 
 def test_the_token_is_in_no_repr_or_str() -> None:
     client = vpsorg.AsyncClient(token=TOKEN, base_url=BASE)
     texts = [repr(client), str(client), repr(client.servers), repr(client._config)]
-    texts.append(repr(client._shared.transport._headers))  # type: ignore[attr-defined]
+    texts.append(repr(client._pipeline.transport._headers))  # type: ignore[attr-defined]
     texts.append(str(client._config.token))
     assert all(TOKEN not in text for text in texts)
 

@@ -72,7 +72,7 @@ def test_error_bodies_of_any_shape(status: int, value: object) -> None:
     from tests.conftest import BASE, TOKEN
 
     client = vpsorg.AsyncClient(token=TOKEN, base_url=BASE)
-    error = client._status_error(
+    error = client._pipeline.status_error(
         Response(status, {}, json.dumps(value).encode()), "GET", BASE, None
     )
     assert isinstance(error, vpsorg.APIStatusError)

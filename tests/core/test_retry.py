@@ -222,13 +222,13 @@ async def test_a_429_closes_the_gate_for_every_request_of_the_client(
         waits.append(seconds)
 
     other = client.with_options(timeout=5)  # a copy shares the gate
-    monkeypatch.setattr(other, "_sleep", record_wait)
+    monkeypatch.setattr(other._pipeline, "_sleep", record_wait)
     mocked.get(URL, status=429, headers={"Retry-After": "3"}, payload={})
     mocked.get(URL, payload=DETAIL_12345, repeat=True)
     task = asyncio.create_task(client.servers.get(12345))
     for _ in range(100):  # until the 429 has been seen; bounded
         await asyncio.sleep(0)
-        if client._shared.gate.wait_time(asyncio.get_running_loop().time()) > 0:
+        if client._pipeline.gate.wait_time(asyncio.get_running_loop().time()) > 0:
             break
     await other.servers.get(12345)
     task.cancel()

@@ -57,7 +57,7 @@ def test_with_options_shares_the_loop_thread_and_the_pool(sim: Simulator) -> Non
     assert quick.retry_policy is FAST
     assert client.timeout.total != 5
     assert quick._runner is client._runner
-    assert quick._async._shared is client._async._shared
+    assert quick._async._pipeline.transport is client._async._pipeline.transport
     assert quick.servers.get(12345).id == 12345
     quick.close()  # closing a copy does nothing
     assert client.servers.get(12346).id == 12346

@@ -11,7 +11,7 @@ from .._exceptions import APIResponseValidationError
 from ..models import Server, ServerPage
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._pipeline import Pipeline
 
 __all__ = ["AsyncServerList"]
 
@@ -34,8 +34,8 @@ class AsyncServerList:
     API's origin.
     """
 
-    def __init__(self, client: AsyncClient, params: Mapping[str, str]) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline, params: Mapping[str, str]) -> None:
+        self._pipeline = pipeline
         self._params = dict(params)
 
     def __repr__(self) -> str:
@@ -58,15 +58,15 @@ class AsyncServerList:
 
     async def pages(self) -> AsyncIterator[ServerPage]:
         """Yield each :class:`~vpsorg.ServerPage` as it arrives."""
-        client = self._client
-        url: str | None = client._servers_url
+        pipeline = self._pipeline
+        url: str | None = pipeline.url("servers/")
         params: Mapping[str, str] | None = self._params or None
-        origin = url_origin(client.base_url)
+        origin = url_origin(pipeline.base_url)
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             if url is None:
                 return
-            data = await client._request_json("GET", url, params=params)
+            data = await pipeline.request_json("GET", url, params=params)
             page = _parse_page(data, url)
             yield page
             url, params = page.next, None

@@ -39,7 +39,7 @@ from ._fleet import (
 from ._pagination import AsyncServerList
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._pipeline import Pipeline
 
 __all__ = ["AsyncServers"]
 
@@ -57,11 +57,11 @@ _WAIT_SWEEP_PAGE_SIZE = 500
 class AsyncServers:
     """Everything you can do with servers. Reach it as ``client.servers``."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._client.base_url!r})"
+        return f"{type(self).__name__}(base_url={self._pipeline.base_url!r})"
 
     # ------------------------------------------------------------------ endpoints
 
@@ -95,7 +95,7 @@ class AsyncServers:
             params["location"] = str(location)
         if page_size is not None:
             params["page_size"] = str(check_positive_int(page_size, "page_size"))
-        return AsyncServerList(self._client, params)
+        return AsyncServerList(self._pipeline, params)
 
     async def create(
         self,
@@ -145,7 +145,7 @@ class AsyncServers:
             backups_enabled=backups_enabled,
         )
         check_bool(wait, "wait")
-        server = await self._send("POST", self._client._servers_url, Server, json=body)
+        server = await self._send("POST", self._pipeline.url("servers/"), Server, json=body)
         if wait:
             return await self.wait_for(server.id, ServerStatus.ACTIVE, timeout=wait_timeout)
         return server
@@ -206,7 +206,7 @@ class AsyncServers:
         Raises:
             NotFoundError: there is no such server.
         """
-        await self._client._request("DELETE", self._url(server_id), missing_ok_after_retry=True)
+        await self._pipeline.request("DELETE", self._url(server_id), missing_ok_after_retry=True)
 
     async def start(self, server_id: int) -> ActionResult:
         """Power on a stopped server.
@@ -373,14 +373,14 @@ class AsyncServers:
     # ------------------------------------------------------------------ helpers
 
     def _url(self, server_id: int) -> str:
-        return f"{self._client._servers_url}{check_id(server_id)}/"
+        return self._pipeline.url(f"servers/{check_id(server_id)}/")
 
     async def _action(self, server_id: int, action: str) -> ActionResult:
         url = f"{self._url(server_id)}{action}/"
         return await self._send("POST", url, ActionResult)
 
     async def _send(self, method: str, url: str, cls: type[T], *, json: object = None) -> T:
-        response = await self._client._request(method, url, json=json)
+        response = await self._pipeline.request(method, url, json=json)
         return decode_model(response, cls, method, url)
 
     async def _create_from_spec(self, spec: SpecLike) -> Server:
