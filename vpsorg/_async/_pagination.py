@@ -1,26 +1,82 @@
-"""Lazy pagination over DRF-style pages (``count``, ``next``, ``previous``, ``results``)."""
+"""Lazy pagination over DRF-style pages (``count``, ``next``, ``previous``, ``results``).
+
+:class:`AsyncPaginator` is the one paginator of every resource: a resource hands it the
+pipeline, the list URL with its query parameters, the item type and the page type, and
+the paginator fetches, decodes and follows pages under the same safety rules for all:
+
+* a ``next`` link may be absolute or relative (``?page=2``, ``/api/v1/servers/?page=2``);
+  a relative one is resolved against the URL of the page that carried it;
+* a link to another origin (scheme, host, port) is refused, so the API token never leaves
+  the API; a link that cannot be parsed (a bad port, a broken IPv6 host) is refused too;
+* a link seen before in the same listing (a loop) stops it, and so does a listing longer
+  than :data:`MAX_PAGES` pages.
+
+Each refusal is an :class:`~vpsorg.APIResponseValidationError`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from urllib.parse import urljoin
 
+from .. import _json
 from .._config import url_origin
 from .._converter import DecodeError, structure_many
 from .._exceptions import APIResponseValidationError
 from ..models import Server, ServerPage
 
+_FastPage = Callable[[bytes, type[Any]], tuple[int | None, str | None, str | None, list[Any]]]
+_structure_page_fast: _FastPage | None
+try:  # one-pass decoding, where the converter offers it
+    from .._converter import structure_page as _structure_page_fast
+except ImportError:  # pragma: no cover - the parse-then-walk path below
+    _structure_page_fast = None
+
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
+    from ._transport import Response
 
-__all__ = ["AsyncServerList"]
+__all__ = ["MAX_PAGES", "AsyncPaginator", "AsyncServerList", "Page", "PageFactory"]
 
 #: A safety bound: no real account has this many pages, a looping ``next`` would.
 MAX_PAGES = 100_000
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
-class AsyncServerList:
-    """Every server matching a filter, fetched page by page as you iterate.
+
+class Page(Protocol[T_co]):
+    """What a page type offers (as :class:`~vpsorg.ServerPage` does for servers)."""
+
+    @property
+    def count(self) -> int | None:
+        """The total number of matching items, when the API says."""
+
+    @property
+    def next(self) -> str | None:
+        """The URL of the next page, or ``None`` on the last page."""
+
+    @property
+    def previous(self) -> str | None:
+        """The URL of the previous page, or ``None``."""
+
+    @property
+    def results(self) -> Sequence[T_co]:
+        """The items on this page."""
+
+
+class PageFactory(Protocol[T]):
+    """Builds a page from its decoded parts: a page class such as ``ServerPage``."""
+
+    def __call__(
+        self, *, count: int | None, next: str | None, previous: str | None, results: list[T]
+    ) -> Page[T]:
+        """Build the page."""
+
+
+class AsyncPaginator(Generic[T]):
+    """Every item of a listing, fetched page by page as you iterate.
 
     It is both async-iterable and awaitable::
 
@@ -29,85 +85,166 @@ class AsyncServerList:
         servers = await client.servers.list()          # a list of every server
 
     Pages are requested lazily: breaking out of the loop stops fetching. ``next`` links
-    are followed until there are none; a response with only ``count`` and ``results`` is
-    one page. A ``next`` link to another host is refused, so the token never leaves the
-    API's origin.
+    are followed until there are none; a response with only ``count`` and ``results``,
+    or a bare JSON array, is one page. Each iteration (and each :meth:`to_list` or
+    :meth:`pages`) starts again from the first page. See the module docstring for the
+    rules ``next`` links must follow.
     """
 
-    def __init__(self, pipeline: Pipeline, params: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        url: str,
+        params: Mapping[str, str],
+        *,
+        item_type: type[T],
+        page_type: PageFactory[T],
+    ) -> None:
         self._pipeline = pipeline
+        self._url = url
         self._params = dict(params)
+        self._item_type = item_type
+        self._page_type = page_type
 
     def __repr__(self) -> str:
-        return f"AsyncServerList(params={self._params!r})"
+        return f"{type(self).__name__}(params={self._params!r})"
 
-    def __aiter__(self) -> AsyncIterator[Server]:
+    def __aiter__(self) -> AsyncIterator[T]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[Server]:
+    async def _iterate(self) -> AsyncIterator[T]:
         async for page in self.pages():
-            for server in page.results:
-                yield server
+            for item in page.results:
+                yield item
 
-    def __await__(self) -> Generator[Any, None, list[Server]]:
+    def __await__(self) -> Generator[Any, None, list[T]]:
         return self.to_list().__await__()
 
-    async def to_list(self) -> list[Server]:
-        """Fetch every page and return all the servers in one list."""
-        return [server async for server in self]
+    async def to_list(self) -> list[T]:
+        """Fetch every page and return all the items in one list."""
+        return [item async for item in self]
 
-    async def pages(self) -> AsyncIterator[ServerPage]:
-        """Yield each :class:`~vpsorg.ServerPage` as it arrives."""
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Yield each page as it arrives, from the first."""
         pipeline = self._pipeline
-        url: str | None = pipeline.url("servers/")
+        url: str | None = self._url
         params: Mapping[str, str] | None = self._params or None
         origin = url_origin(pipeline.base_url)
-        seen: set[str] = set()
+        seen: set[str] = {self._url} if params is None else set()
         for _ in range(MAX_PAGES):
             if url is None:
                 return
-            data = await pipeline.request_json("GET", url, params=params)
-            page = _parse_page(data, url)
+            response = await pipeline.request("GET", url, params=params)
+            page = self._decode(response, url)
             yield page
-            url, params = page.next, None
-            if url is not None:
-                if url_origin(url) != origin:
-                    raise _bad_page(
-                        f"the next-page link points to another origin ({url!r}); "
-                        "not following it, so the API token stays with the API",
-                        url,
-                        data,
-                    )
-                if url in seen:
-                    raise _bad_page("the next-page links loop", url, data)
-                seen.add(url)
+            params = None
+            url = _follow(page.next, url, origin, seen, response)
         raise _bad_page(f"more than {MAX_PAGES} pages", url or "", None)
 
+    def _decode(self, response: Response, url: str) -> Page[T]:
+        count, next_url, previous, results = _structure_page(response, url, self._item_type)
+        return self._page_type(count=count, next=next_url, previous=previous, results=results)
 
-def _parse_page(data: object, url: str) -> ServerPage:
+
+class AsyncServerList(AsyncPaginator[Server]):
+    """Every server matching a filter, fetched page by page as you iterate.
+
+    What ``client.servers.list()`` returns: an :class:`AsyncPaginator` of
+    :class:`~vpsorg.Server` whose pages are :class:`~vpsorg.ServerPage`::
+
+        async for server in client.servers.list(location="us-west"):
+            ...
+        servers = await client.servers.list()          # a list of every server
+    """
+
+    def __init__(self, pipeline: Pipeline, params: Mapping[str, str]) -> None:
+        super().__init__(
+            pipeline, pipeline.url("servers/"), params, item_type=Server, page_type=ServerPage
+        )
+
+    def pages(self) -> AsyncIterator[ServerPage]:
+        """Yield each :class:`~vpsorg.ServerPage` as it arrives, from the first."""
+        return cast("AsyncIterator[ServerPage]", super().pages())
+
+
+def _follow(
+    link: str | None,
+    url: str,
+    origin: tuple[str, str, int | None],
+    seen: set[str],
+    response: Response,
+) -> str | None:
+    """The absolute URL of the next page, after the origin and loop checks; or ``None``."""
+    if link is None:
+        return None
+    try:
+        target = urljoin(url, link)
+        target_origin = url_origin(target)
+    except ValueError as exc:
+        raise _bad_page(
+            f"the next-page link {link!r} is not a valid URL ({exc})", url, response.body
+        ) from None
+    if target_origin != origin:
+        raise _bad_page(
+            f"the next-page link points to another origin ({target!r}); "
+            "not following it, so the API token stays with the API",
+            url,
+            response.body,
+        )
+    if target in seen:
+        raise _bad_page("the next-page links loop", url, response.body)
+    seen.add(target)
+    return target
+
+
+def _structure_page(
+    response: Response, url: str, item_type: type[T]
+) -> tuple[int | None, str | None, str | None, list[T]]:
+    """(count, next, previous, results) of a list response, or APIResponseValidationError."""
+    raw = response.body
+    if _structure_page_fast is not None:
+        try:
+            return _structure_page_fast(raw, item_type)
+        except DecodeError as exc:
+            raise _bad_page(str(exc), url, raw, response.status) from None
+    return _parse_then_walk(response, url, item_type)
+
+
+def _parse_then_walk(
+    response: Response, url: str, item_type: type[T]
+) -> tuple[int | None, str | None, str | None, list[T]]:
+    raw = response.body
+    status = response.status
+    try:
+        data = _json.loads(raw)
+    except _json.JSONDecodeError:
+        raise _bad_page("the list response is not valid JSON", url, raw, status) from None
     if type(data) is list:  # a server that does not paginate at all
         results_raw: object = data
         count = next_url = previous = None
     elif type(data) is dict:
         if "results" not in data:
-            raise _bad_page("the list response has no 'results'", url, data)
+            raise _bad_page("the list response has no 'results'", url, raw, status)
         results_raw = data["results"]
         count, next_url, previous = data.get("count"), data.get("next"), data.get("previous")
         if count is not None and type(count) is not int:
-            raise _bad_page("'count' is not an integer", url, data)
+            raise _bad_page("'count' is not an integer", url, raw, status)
         for name, value in (("next", next_url), ("previous", previous)):
-            if value is not None and (type(value) is not str):
-                raise _bad_page(f"{name!r} is not a URL string", url, data)
-        next_url = next_url or None
+            if value is not None and type(value) is not str:
+                raise _bad_page(f"{name!r} is not a URL string", url, raw, status)
     else:
-        raise _bad_page("the list response is not a JSON object", url, data)
+        raise _bad_page("the list response is not a JSON object", url, raw, status)
     try:
-        results = structure_many(results_raw, Server)
+        results = structure_many(results_raw, item_type)
     except DecodeError as exc:
-        raise _bad_page(f"bad server in 'results': {exc}", url, data) from None
-    return ServerPage(count=count, next=next_url, previous=previous or None, results=results)
+        what = item_type.__name__.lower()
+        raise _bad_page(f"bad {what} in 'results': {exc}", url, raw, status) from None
+    return count, next_url or None, previous or None, results
 
 
-def _bad_page(message: str, url: str, data: object) -> APIResponseValidationError:
-    body = repr(data).encode() if data is not None else b""
-    return APIResponseValidationError(message, status_code=200, body=body, method="GET", url=url)
+def _bad_page(
+    message: str, url: str, body: bytes | None, status: int = 200
+) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        message, status_code=status, body=body or b"", method="GET", url=url
+    )

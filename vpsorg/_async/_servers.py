@@ -8,35 +8,32 @@ an async iterable) with fully annotated signatures.
 
 from __future__ import annotations
 
-import asyncio
-import random
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._exceptions import (
-    InvalidInputError,
-    NotFoundError,
-    VPSOrgError,
-    WaitTimeoutError,
-)
+import attrs
+
+from .._exceptions import InvalidInputError
 from .._validation import (
     check_bool,
+    check_callable,
     check_hostname,
     check_id,
+    check_items,
     check_name,
     check_optional_str,
     check_positive_int,
+    check_seconds,
+    check_status,
+    check_statuses,
+    warn_unknown_statuses,
 )
-from ..models import ActionResult, BulkResult, Outcome, Server, ServerSpec, ServerStatus
+from ..models import ActionResult, BulkResult, Server, ServerSpec, ServerStatus
 from ._decoding import decode_model
-from ._fleet import (
-    DEFAULT_CONCURRENCY,
-    ProgressCallback,
-    check_concurrency,
-    report_progress,
-    run_bulk,
-)
+from ._fleet import DEFAULT_CONCURRENCY, ProgressCallback, check_concurrency, run_bulk
 from ._pagination import AsyncServerList
+from ._waiting import FIRST_INTERVAL, MAX_INTERVAL, SWEEP_PAGE_SIZE, wait_for_all, wait_for_one
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -48,10 +45,13 @@ T = TypeVar("T")
 #: What ``create_many`` accepts for each server: a ServerSpec or a mapping of its fields.
 SpecLike = ServerSpec | Mapping[str, Any]
 
-_SPEC_FIELDS = ("name", "plan_id", "os_id", "location", "hostname", "ssh_key_id", "backups_enabled")
-_WAIT_FIRST_INTERVAL = 1.0
-_WAIT_MAX_INTERVAL = 10.0
-_WAIT_SWEEP_PAGE_SIZE = 500
+#: The fields of a ServerSpec (the parameters of ``create``), and those without a default.
+_SPEC_FIELDS = tuple(field.name for field in attrs.fields(ServerSpec))
+_REQUIRED_SPEC_FIELDS = tuple(
+    field.name for field in attrs.fields(ServerSpec) if field.default is attrs.NOTHING
+)
+_WAIT_FIRST_INTERVAL = FIRST_INTERVAL
+_WAIT_MAX_INTERVAL = MAX_INTERVAL
 
 
 class AsyncServers:
@@ -75,7 +75,9 @@ class AsyncServers:
         """List every server in the account, following pages lazily.
 
         Args:
-            status: only servers with this status (e.g. ``"active"``, ``"stopped"``).
+            status: only servers with this status: a :class:`~vpsorg.ServerStatus` or its
+                string (e.g. ``"active"``). A status vpsorg does not know is sent as given,
+                with one warning logged (the API may have added it; it may be a typo).
             location: only servers in this data center (e.g. ``"us-west"``).
             page_size: ask the API for pages of this size (it may ignore it).
 
@@ -89,8 +91,9 @@ class AsyncServers:
                 print(server.name)
         """
         params: dict[str, str] = {}
-        if check_optional_str(status, "status") is not None:
-            params["status"] = str(status)
+        if status is not None:
+            params["status"] = check_status(status)
+            warn_unknown_statuses((params["status"],), "servers.list(status=...)")
         if check_optional_str(location, "location") is not None:
             params["location"] = str(location)
         if page_size is not None:
@@ -125,15 +128,23 @@ class AsyncServers:
             ssh_key_id: the id of an SSH key to install.
             backups_enabled: turn automatic backups on (the API's default is off).
             wait: also wait until the server is ``active`` and return it then.
-            wait_timeout: seconds to wait when ``wait`` is true.
+            wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
+                number (checked before anything is sent, whatever ``wait`` is).
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
 
         Raises:
-            InvalidInputError: a bad argument; nothing was sent.
+            InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
+                nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
+
+        With ``wait``, the server exists once the create succeeded, so whatever ends the
+        wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
+        a network error, cancellation, Ctrl-C in the blocking client) propagates as it is,
+        carrying the new server in its ``created_server`` attribute: delete it, or wait
+        for it again with :meth:`wait_for`. See "Waiting for states" in the docs.
         """
         body = _create_body(
             name=name,
@@ -145,10 +156,15 @@ class AsyncServers:
             backups_enabled=backups_enabled,
         )
         check_bool(wait, "wait")
+        check_seconds(wait_timeout, "wait_timeout")
         server = await self._send("POST", self._pipeline.url("servers/"), Server, json=body)
-        if wait:
+        if not wait:
+            return server
+        try:
             return await self.wait_for(server.id, ServerStatus.ACTIVE, timeout=wait_timeout)
-        return server
+        except BaseException as exc:
+            _attach_created_server(exc, server)
+            raise
 
     async def get(self, server_id: int) -> Server:
         """Get one server's details (the detail view, with usage and IPv6).
@@ -246,29 +262,36 @@ class AsyncServers:
         """Wait until a server has the given status (or one of several), and return it.
 
         The first check is immediate; then the pause grows by half each round, with
-        jitter, up to ``max_interval``.
+        jitter, up to ``max_interval``. ``timeout`` bounds the whole wait, the status
+        checks included: one still running when the time is up is cancelled.
+
+        Args:
+            server_id: the server to watch.
+            status: a :class:`~vpsorg.ServerStatus` or its string, or a list of them (the
+                wait ends at the first). A status vpsorg does not know is waited for as
+                given, with one warning logged (it may be a typo).
+            timeout: seconds the whole wait may take (positive and finite).
+            interval: seconds of the first pause between checks.
+            max_interval: the longest pause between checks, in seconds.
 
         Raises:
+            InvalidInputError: a bad argument; nothing was sent.
             WaitTimeoutError: not reached within ``timeout`` seconds (it carries
                 ``last_seen``, the last server observed).
             NotFoundError: the server does not exist or disappeared.
         """
         check_id(server_id)
-        wanted = _wanted(status)
-        _check_wait_times(timeout, interval, max_interval)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        pause = interval
-        last: Server | None = None
-        while True:
-            last = await self.get(server_id)
-            if last.status in wanted:
-                return last
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise WaitTimeoutError(server_id, status, timeout, last)
-            await asyncio.sleep(min(remaining, pause * (0.5 + random.random() / 2)))
-            pause = min(pause * 1.5, max_interval)
+        wanted = check_statuses(status)
+        timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
+        warn_unknown_statuses(wanted, "servers.wait_for")
+        return await wait_for_one(
+            self.get,
+            server_id,
+            wanted,
+            within=timeout,
+            interval=interval,
+            max_interval=max_interval,
+        )
 
     # ------------------------------------------------------------------ bulk
 
@@ -285,7 +308,8 @@ class AsyncServers:
             A :class:`~vpsorg.BulkResult` with one :class:`~vpsorg.Outcome` per id, in
             input order. A failing id never raises and never hides another's result.
         """
-        return await run_bulk(self.get, server_ids, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        return await run_bulk(self.get, items, concurrency=concurrency, progress=progress)
 
     async def create_many(
         self,
@@ -300,8 +324,12 @@ class AsyncServers:
         made twice; an item whose outcome is unknown holds an
         :class:`~vpsorg.OutcomeUnknownError`.
         """
+        items = _bulk_items(specs, "specs", concurrency, progress)
         return await run_bulk(
-            self._create_from_spec, specs, concurrency=concurrency, progress=progress
+            self._create_from_spec,
+            items,
+            concurrency=concurrency,
+            progress=progress,
         )
 
     async def delete_many(
@@ -312,7 +340,8 @@ class AsyncServers:
         progress: ProgressCallback | None = None,
     ) -> BulkResult[int, None]:
         """Delete many servers permanently; one outcome per id, in input order."""
-        return await run_bulk(self.delete, server_ids, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        return await run_bulk(self.delete, items, concurrency=concurrency, progress=progress)
 
     async def start_many(
         self,
@@ -322,7 +351,8 @@ class AsyncServers:
         progress: ProgressCallback | None = None,
     ) -> BulkResult[int, ActionResult]:
         """Start many servers; one outcome per id, in input order."""
-        return await run_bulk(self.start, server_ids, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        return await run_bulk(self.start, items, concurrency=concurrency, progress=progress)
 
     async def stop_many(
         self,
@@ -332,7 +362,8 @@ class AsyncServers:
         progress: ProgressCallback | None = None,
     ) -> BulkResult[int, ActionResult]:
         """Stop many servers; one outcome per id, in input order."""
-        return await run_bulk(self.stop, server_ids, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        return await run_bulk(self.stop, items, concurrency=concurrency, progress=progress)
 
     async def reboot_many(
         self,
@@ -342,7 +373,8 @@ class AsyncServers:
         progress: ProgressCallback | None = None,
     ) -> BulkResult[int, ActionResult]:
         """Reboot many servers; one outcome per id, in input order."""
-        return await run_bulk(self.reboot, server_ids, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        return await run_bulk(self.reboot, items, concurrency=concurrency, progress=progress)
 
     async def wait_for_many(
         self,
@@ -361,16 +393,33 @@ class AsyncServers:
         on a thousand servers costs a few requests a round. A server missing from a sweep
         is checked with a GET (``concurrency`` at a time): if it is gone, its outcome is a
         :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
-        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen.
+        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
+        bounds the whole call, the requests of a sweep included.
+
+        ``status`` takes what :meth:`wait_for`'s does (a status vpsorg does not know logs
+        one warning). Every argument is checked before the first request; an id that is
+        not a positive integer becomes that item's :class:`~vpsorg.InvalidInputError`.
         """
-        wanted = _wanted(status)
-        _check_wait_times(timeout, interval, max_interval)
-        check_concurrency(concurrency)
-        ids = list(server_ids)
-        sweeper = _Sweeper(self, ids, wanted, status, timeout, concurrency, progress)
-        return await sweeper.run(interval, max_interval)
+        wanted = check_statuses(status)
+        timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
+        ids = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        warn_unknown_statuses(wanted, "servers.wait_for_many")
+        return await wait_for_all(
+            self.get,
+            self._sweep_listing,
+            ids,
+            wanted,
+            within=timeout,
+            interval=interval,
+            max_interval=max_interval,
+            concurrency=concurrency,
+            progress=progress,
+        )
 
     # ------------------------------------------------------------------ helpers
+
+    def _sweep_listing(self) -> AsyncServerList:
+        return self.list(page_size=SWEEP_PAGE_SIZE)
 
     def _url(self, server_id: int) -> str:
         return self._pipeline.url(f"servers/{check_id(server_id)}/")
@@ -393,7 +442,7 @@ class AsyncServers:
             fields = dict(spec)
         else:
             raise InvalidInputError("spec", "must be a vpsorg.ServerSpec or a mapping")
-        missing = [f for f in _SPEC_FIELDS[:4] if f not in fields]
+        missing = [f for f in _REQUIRED_SPEC_FIELDS if f not in fields]
         if missing:
             raise InvalidInputError("spec", f"missing required fields {missing}")
         return await self.create(**fields)
@@ -426,118 +475,24 @@ def _create_body(
     return body
 
 
-def _wanted(status: object) -> frozenset[str]:
-    if isinstance(status, str):
-        values = [status]
-    elif isinstance(status, Sequence) and status and all(isinstance(s, str) for s in status):
-        values = list(status)
-    else:
-        raise InvalidInputError("status", "must be a status string or a list of them")
-    if not all(values):
-        raise InvalidInputError("status", "must not be empty")
-    return frozenset(str(v) for v in values)
+def _wait_times(
+    timeout: object, interval: object, max_interval: object
+) -> tuple[float, float, float]:
+    return (
+        check_seconds(timeout, "timeout"),
+        check_seconds(interval, "interval"),
+        check_seconds(max_interval, "max_interval"),
+    )
 
 
-def _check_wait_times(timeout: object, interval: object, max_interval: object) -> None:
-    for name, value in (
-        ("timeout", timeout),
-        ("interval", interval),
-        ("max_interval", max_interval),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise InvalidInputError(name, f"must be a positive number of seconds, got {value!r}")
+def _bulk_items(items: Iterable[T], field: str, concurrency: object, progress: object) -> list[T]:
+    """A bulk call's items as a list, after checking every argument of the call."""
+    check_concurrency(concurrency)
+    check_callable(progress, "progress")
+    return check_items(items, field)
 
 
-class _Sweeper:
-    """The state of one ``wait_for_many`` call: which ids are still pending."""
-
-    def __init__(
-        self,
-        servers: AsyncServers,
-        ids: list[int],
-        wanted: frozenset[str],
-        status: str | Sequence[str],
-        timeout: float,
-        concurrency: int,
-        progress: ProgressCallback | None,
-    ) -> None:
-        self.servers = servers
-        self.ids = ids
-        self.wanted = wanted
-        self.status = status
-        self.timeout = timeout
-        self.concurrency = concurrency
-        self.progress = progress
-        self.done: dict[int, Server | BaseException] = {}
-        self.last: dict[int, Server] = {}
-        self.counts = [0, 0]  # succeeded, failed
-
-    async def run(self, interval: float, max_interval: float) -> BulkResult[int, Server]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        pending: set[int] = set()
-        for server_id in self.ids:
-            try:
-                pending.add(check_id(server_id))
-            except InvalidInputError as exc:
-                self._finish(server_id, exc)
-        pause = interval
-        while pending:
-            try:
-                await self._sweep(pending)
-            except VPSOrgError as exc:
-                if not isinstance(exc, NotFoundError):
-                    for server_id in pending:
-                        self._finish(server_id, exc)
-                    break
-            pending = {i for i in pending if i not in self.done}
-            remaining = deadline - loop.time()
-            if not pending:
-                break
-            if remaining <= 0:
-                for server_id in pending:
-                    error = WaitTimeoutError(
-                        server_id, self.status, self.timeout, self.last.get(server_id)
-                    )
-                    self._finish(server_id, error)
-                break
-            await asyncio.sleep(min(remaining, pause * (0.5 + random.random() / 2)))
-            pause = min(pause * 1.5, max_interval)
-        return self._result()
-
-    async def _sweep(self, pending: set[int]) -> None:
-        seen: set[int] = set()
-        listing = self.servers.list(page_size=_WAIT_SWEEP_PAGE_SIZE)
-        async for server in listing:
-            if server.id in pending:
-                seen.add(server.id)
-                self.last[server.id] = server
-                if server.status in self.wanted:
-                    self._finish(server.id, server)
-        missing = sorted(pending - seen)
-        if missing:
-            checked = await run_bulk(self.servers.get, missing, concurrency=self.concurrency)
-            for outcome in checked:
-                if isinstance(outcome.error, NotFoundError):
-                    self._finish(outcome.item, outcome.error)
-                elif outcome.value is not None:
-                    self.last[outcome.item] = outcome.value
-                    if outcome.value.status in self.wanted:
-                        self._finish(outcome.item, outcome.value)
-
-    def _finish(self, server_id: int, result: Server | BaseException) -> None:
-        if server_id in self.done:
-            return
-        self.done[server_id] = result
-        self.counts[0 if isinstance(result, Server) else 1] += 1
-        if self.progress is not None:
-            report_progress(self.progress, self.counts, len(self.ids), _outcome(server_id, result))
-
-    def _result(self) -> BulkResult[int, Server]:
-        return BulkResult(tuple(_outcome(i, self.done[i]) for i in self.ids))
-
-
-def _outcome(server_id: int, result: Server | BaseException) -> Outcome[int, Server]:
-    if isinstance(result, BaseException):
-        return Outcome(server_id, None, result)
-    return Outcome(server_id, result)
+def _attach_created_server(error: BaseException, server: Server) -> None:
+    """Record on the error ending a ``create(..., wait=True)`` the server it created."""
+    with contextlib.suppress(AttributeError, TypeError):  # an exception with __slots__
+        error.created_server = server  # type: ignore[attr-defined]

@@ -38,7 +38,9 @@ class Servers(BlockingResource[AsyncServers]):
         """List every server in the account, following pages lazily.
 
         Args:
-            status: only servers with this status (e.g. ``"active"``, ``"stopped"``).
+            status: only servers with this status: a :class:`~vpsorg.ServerStatus` or its
+                string (e.g. ``"active"``). A status vpsorg does not know is sent as given,
+                with one warning logged (the API may have added it; it may be a typo).
             location: only servers in this data center (e.g. ``"us-west"``).
             page_size: ask the API for pages of this size (it may ignore it).
 
@@ -83,15 +85,23 @@ class Servers(BlockingResource[AsyncServers]):
             ssh_key_id: the id of an SSH key to install.
             backups_enabled: turn automatic backups on (the API's default is off).
             wait: also wait until the server is ``active`` and return it then.
-            wait_timeout: seconds to wait when ``wait`` is true.
+            wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
+                number (checked before anything is sent, whatever ``wait`` is).
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
 
         Raises:
-            InvalidInputError: a bad argument; nothing was sent.
+            InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
+                nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
+
+        With ``wait``, the server exists once the create succeeded, so whatever ends the
+        wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
+        a network error, cancellation, Ctrl-C in the blocking client) propagates as it is,
+        carrying the new server in its ``created_server`` attribute: delete it, or wait
+        for it again with :meth:`wait_for`. See "Waiting for states" in the docs.
         """
         return self._runner.call(
             self._async.create,
@@ -194,9 +204,20 @@ class Servers(BlockingResource[AsyncServers]):
         """Wait until a server has the given status (or one of several), and return it.
 
         The first check is immediate; then the pause grows by half each round, with
-        jitter, up to ``max_interval``.
+        jitter, up to ``max_interval``. ``timeout`` bounds the whole wait, the status
+        checks included: one still running when the time is up is cancelled.
+
+        Args:
+            server_id: the server to watch.
+            status: a :class:`~vpsorg.ServerStatus` or its string, or a list of them (the
+                wait ends at the first). A status vpsorg does not know is waited for as
+                given, with one warning logged (it may be a typo).
+            timeout: seconds the whole wait may take (positive and finite).
+            interval: seconds of the first pause between checks.
+            max_interval: the longest pause between checks, in seconds.
 
         Raises:
+            InvalidInputError: a bad argument; nothing was sent.
             WaitTimeoutError: not reached within ``timeout`` seconds (it carries
                 ``last_seen``, the last server observed).
             NotFoundError: the server does not exist or disappeared.
@@ -318,7 +339,12 @@ class Servers(BlockingResource[AsyncServers]):
         on a thousand servers costs a few requests a round. A server missing from a sweep
         is checked with a GET (``concurrency`` at a time): if it is gone, its outcome is a
         :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
-        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen.
+        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
+        bounds the whole call, the requests of a sweep included.
+
+        ``status`` takes what :meth:`wait_for`'s does (a status vpsorg does not know logs
+        one warning). Every argument is checked before the first request; an id that is
+        not a positive integer becomes that item's :class:`~vpsorg.InvalidInputError`.
         """
         return self._runner.call(
             self._async.wait_for_many,
