@@ -223,7 +223,9 @@ def resolve_config(
     """Resolve arguments, then environment, then defaults; raise on anything unusable."""
     env = os.environ if environ is None else environ
     raw_token = token if token is not None else env.get(ENV_TOKEN)
-    if raw_token is None or not isinstance(raw_token, str) or not raw_token.strip():
+    if raw_token is not None and not isinstance(raw_token, str):
+        raise ConfigurationError(f"the API token must be a string, not {type(raw_token).__name__}")
+    if raw_token is None or not raw_token.strip():
         raise ConfigurationError(
             f"no API token: pass token=... or set the {ENV_TOKEN} environment variable"
         )

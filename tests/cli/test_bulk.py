@@ -120,9 +120,10 @@ def interactive(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("interactive")
 def test_delete_answered_no_deletes_nothing(vpsorg: Invoke, sim: Simulator) -> None:
     result = vpsorg("servers", "delete", "12345", "12346", input="n\n")
-    assert result.exit_code == 1
+    assert result.exit_code == 0  # declining is an answer, not a failure
     assert "Delete 2 servers (12345, 12346)? This cannot be undone." in result.stderr
-    assert "nothing was deleted" in result.stderr
+    assert result.stderr.rstrip().endswith("Nothing deleted.")
+    assert "Aborted" not in result.stderr
     assert result.stdout == ""
     assert len(sim.servers()) == 2
 
@@ -138,5 +139,36 @@ def test_delete_answered_yes_deletes(vpsorg: Invoke, sim: Simulator) -> None:
 @pytest.mark.usefixtures("interactive")
 def test_delete_at_end_of_input_deletes_nothing(vpsorg: Invoke, sim: Simulator) -> None:
     result = vpsorg("servers", "delete", "12346", input="")
-    assert result.exit_code == 1
+    assert result.exit_code == 0
+    assert "Nothing deleted." in result.stderr
     assert len(sim.servers()) == 2
+
+
+def test_the_delete_table_says_deleted_once_per_server(vpsorg: Invoke, sim: Simulator) -> None:
+    result = vpsorg("-o", "table", "servers", "delete", "12345", "12346", "--yes")
+    assert result.exit_code == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if "1234" in line]
+    assert len(rows) == 2
+    for line in rows:
+        assert line.count("deleted") == 1, line
+        assert "ok" in line
+
+
+def test_start_on_a_server_that_is_still_stopping_says_so(run_cli: Invoke) -> None:
+    from vpsorg.simulator import serve_in_thread
+
+    with serve_in_thread(action_delay=30) as slow:  # the stop takes 30 s
+        connection = ("--base-url", slow.base_url, "--token", slow.token)
+        assert run_cli(*connection, "servers", "stop", "12345").exit_code == 0
+        # The API answers "Server is already running." to a start while stopping.
+        result = run_cli(*connection, "servers", "start", "12345")
+        assert status_of(slow, 12345) == "stopping"
+    assert result.exit_code == 1
+    assert "already running" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: server 12345 is still stopping: wait until it is stopped "
+        "(vpsorg servers wait 12345 stopped), then start it"
+    )
+    [row] = parse(result)
+    assert (row["ok"], row["status"]) == (False, "stopping")
+    assert row["error"].startswith("server 12345 is still stopping")

@@ -1,11 +1,13 @@
-"""``vpsorg demo``: the whole fleet life on an in-process simulator, kept fast."""
+"""``vpsorg demo``: the whole fleet life on an in-process simulator, then again under faults."""
 
 from __future__ import annotations
+
+import pytest
 
 from .conftest import Invoke, parse
 
 FAST = ("--provision-delay", "0.1", "--action-delay", "0.05", "--latency", "0")
-PHASES = [
+FLEET = [
     "create",
     "wait until active",
     "reboot",
@@ -13,21 +15,25 @@ PHASES = [
     "stop",
     "wait until stopped",
     "delete",
-    "list",
 ]
+UNDER_FAULTS = ["create (faults on)", "get (faults on)", "delete (faults on)"]
 
 
-def test_demo_runs_every_phase_and_restores_the_account(run_cli: Invoke) -> None:
-    result = run_cli("demo", "--servers", "5", "--concurrency", "3", *FAST)
+def test_demo_without_faults_runs_every_phase_and_restores_the_account(run_cli: Invoke) -> None:
+    result = run_cli(
+        "-o", "json", "demo", "--no-faults", "--servers", "5", "--concurrency", "3", *FAST
+    )
     assert result.exit_code == 0, result.stderr
     report = parse(result)
     assert report["ok"] is True and report["restored"] is True
+    assert report["faults"] is None
     assert (report["servers"], report["concurrency"]) == (5, 3)
-    assert [p["phase"] for p in report["phases"]] == PHASES
+    assert [p["phase"] for p in report["phases"]] == [*FLEET, "list"]
     *fleet, listing = report["phases"]
     for phase in fleet:
         assert (phase["count"], phase["succeeded"], phase["failed"]) == (5, 5, 0)
         assert phase["seconds"] > 0 and phase["ops_per_second"] > 0
+    # The list phase counts servers (as its bar does), not calls.
     assert (listing["count"], listing["succeeded"], listing["failed"]) == (2, 2, 0)
     assert [s["id"] for s in report["servers_at_end"]] == [12345, 12346]
     assert [s["id"] for s in report["servers_at_start"]] == [12345, 12346]
@@ -35,22 +41,99 @@ def test_demo_runs_every_phase_and_restores_the_account(run_cli: Invoke) -> None
     assert result.stderr == ""
 
 
-def test_demo_table(run_cli: Invoke) -> None:
-    result = run_cli("-o", "table", "demo", "--servers", "5", *FAST)
+def test_demo_under_faults_keeps_every_promise(run_cli: Invoke) -> None:
+    result = run_cli("-o", "json", "demo", "--servers", "20", *FAST)
+    assert result.exit_code == 0, result.stderr
+    report = parse(result)
+    assert report["ok"] is True and report["restored"] is True
+    names = [p["phase"] for p in report["phases"]]
+    assert names[: len(FLEET)] == FLEET
+    assert names[len(FLEET) : len(FLEET) + 3] == UNDER_FAULTS
+    assert names[-2:] == ["clean up (faults off)", "list"]
+    faults = report["faults"]
+    injected = faults["faults_injected"]
+    assert injected["error_500"] + injected["error_503"] + injected["dropped"] > 0
+    # Idempotent requests were retried; no create was ever resent.
+    assert faults["retries"] > 0
+    assert "POST" not in faults["retries_by_method"]
+    # Every create is accounted for: created, unknown, or another error.
+    created, unknown = faults["created"], faults["outcome_unknown"]
+    assert created + unknown + faults["other_errors"] == faults["creates_sent"] == 20
+    # Counted on the simulator: at least every reported create, at most one per name.
+    assert created <= faults["servers_on_simulator"] <= created + unknown
+    assert faults["duplicated_creates"] == 0
+    assert faults["items_accounted_for"] == faults["items"] > 0
+    assert faults["cleaned_up_afterwards"] == faults["servers_on_simulator"] - created + sum(
+        p["failed"] for p in report["phases"] if p["phase"] == "delete (faults on)"
+    )
+    create = report["phases"][len(FLEET)]
+    assert (create["count"], create["succeeded"], create["failed"]) == (
+        20,
+        created,
+        20 - created,
+    )
+    assert all(p["under_faults"] for p in report["phases"][len(FLEET) : len(FLEET) + 3])
+    if unknown:
+        assert faults["example_outcome_unknown"].startswith("chaos-0")
+        assert "OutcomeUnknown" in faults["example_outcome_unknown"]
+    # Failures under faults are the point: they are counted, not printed one by one.
+    assert result.stderr == ""
+
+
+def test_demo_piped_prints_a_short_summary(run_cli: Invoke) -> None:
+    result = run_cli("demo", "--servers", "5", *FAST)  # CliRunner's stdout is not a terminal
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) < 45
+    assert max(len(line) for line in lines) <= 80
+    assert "{" not in result.stdout  # not JSON
+    assert "\x1b[" not in result.stdout  # no colour codes in a file
+    text = result.stdout
+    assert "Fleet demo: 5 servers, concurrency 10" in text
+    for phase in [*FLEET, *UNDER_FAULTS, "list"]:
+        assert phase in text
+    for fact in (
+        "faults injected",
+        "retries taken",
+        "creates sent         5:",
+        "duplicated creates   0",
+        "items accounted for",
+    ):
+        assert fact in text
+    assert text.rstrip().splitlines()[-1].startswith("The account is back to its 2 sample servers.")
+    assert "The account at the end" not in text  # the server table is for terminals
+
+
+def test_demo_table_fits_80_columns(run_cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("vpsorg.cli._render.stream_is_terminal", lambda stream: True)
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run_cli("-o", "table", "demo", "--servers", "3", "--no-faults", *FAST)
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert "Fleet demo: 5 servers, concurrency 10" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "The account at the end: 2 servers" in out
+    for whole in ("web-server-01", "Standard VPS", "Performance VPS", "Ubuntu 22.04 LTS"):
+        assert whole in out  # no name cut or wrapped
     for header in ("PHASE", "COUNT", "OK", "FAILED", "WALL TIME", "OPS/S"):
         assert header in out
-    for phase in set(PHASES):
-        assert phase in out
-    assert "The account at the end: 2 servers" in out
-    assert "web-server-01" in out and "db-server-01" in out
     assert "The account is back to its 2 sample servers." in out
 
 
+def test_the_list_bar_counts_servers() -> None:
+    from rich.progress import Progress
+
+    from vpsorg.cli._progress import Phases
+
+    with Phases() as phases:
+        bar = phases.add("list", None)
+        bar.finish(succeeded=2)
+        progress: Progress = phases._progress
+        [task] = progress.tasks
+    assert (task.total, task.completed, task.fields["ok"], task.fields["failed"]) == (2, 2, 2, 0)
+
+
 def test_demo_with_failed_creates_exits_1_and_still_cleans_up(run_cli: Invoke) -> None:
-    result = run_cli("demo", "--servers", "5", "--credits", "3", *FAST)
+    result = run_cli("-o", "json", "demo", "--no-faults", "--servers", "5", "--credits", "3", *FAST)
     assert result.exit_code == 1
     report = parse(result)
     assert report["ok"] is False and report["restored"] is True
@@ -67,6 +150,8 @@ def test_demo_defaults_are_real(run_cli: Invoke) -> None:
     for default in (
         "--servers INTEGER RANGE",
         "[default: 25;",
+        "--faults / --no-faults",
+        "[default: faults]",
         "--provision-delay SECONDS",
         "[default: 2.0;",
         "--action-delay SECONDS",

@@ -183,3 +183,21 @@ def test_wait_times_out_with_exit_1(vpsorg: Invoke) -> None:
     assert result.stderr.strip() == (
         "error: server 12345 did not reach 'stopped' within 0.3s (last seen 'active')"
     )
+
+
+def test_wait_takes_the_status_as_an_optional_argument(vpsorg: Invoke, sim: Simulator) -> None:
+    assert vpsorg("servers", "stop", "12345").exit_code == 0
+    stopped = vpsorg("servers", "wait", "12345", "stopped")
+    assert stopped.exit_code == 0, stopped.stderr
+    assert parse(stopped)["status"] == "stopped"
+    assert vpsorg("servers", "start", "12345").exit_code == 0
+    active = vpsorg("servers", "wait", "12345")  # the default: active
+    assert active.exit_code == 0, active.stderr
+    assert parse(active)["status"] == "active"
+    assert status_of(sim, 12345) == "active"
+
+
+def test_wait_refuses_two_different_statuses(vpsorg: Invoke) -> None:
+    result = vpsorg("servers", "wait", "12345", "active", "--status", "stopped")
+    assert result.exit_code == 2
+    assert "two statuses given" in result.stderr

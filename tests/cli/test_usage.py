@@ -75,9 +75,91 @@ def test_no_server_listening_exits_1(run_cli: Invoke) -> None:
         url = gone.base_url
     result = run_cli("--base-url", url, "--token", "t", "servers", "get", "12345")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: ")
-    assert len(result.stderr.splitlines()) == 1
+    error, hint = result.stderr.splitlines()
+    assert error.startswith("error: ")
+    assert hint == (
+        f"hint: could not reach {url}: is the simulator running? Start it with `vpsorg simulator`."
+    )
     assert "Traceback" not in result.output
+
+
+def test_a_bulk_command_with_no_server_listening_gives_the_hint_once(run_cli: Invoke) -> None:
+    from vpsorg.simulator import serve_in_thread
+
+    with serve_in_thread() as gone:
+        url = gone.base_url
+    result = run_cli("--base-url", url, "--token", "t", "servers", "stop", "1", "2")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[1].strip() for line in lines[:2]] == ["server 1", "server 2"]
+    assert lines[2:] == [
+        f"hint: could not reach {url}: is the simulator running? Start it with `vpsorg simulator`."
+    ]
+
+
+def test_an_unreachable_remote_api_hints_at_the_base_url() -> None:
+    from vpsorg.cli._runtime import connection_hint
+
+    hint = connection_hint("https://api.example.test/api/v1/")
+    assert hint == (
+        "could not reach https://api.example.test/api/v1/: is the API up, and is "
+        "--base-url ($VPSORG_BASE_URL) right?"
+    )
+
+
+def test_a_bad_base_url_in_the_environment_names_the_variable(run_cli: Invoke) -> None:
+    from click.testing import CliRunner
+
+    from vpsorg.cli import cli
+
+    runner = CliRunner(env={"VPSORG_API_TOKEN": "t", "VPSORG_BASE_URL": "ftp://nowhere"})
+    result = runner.invoke(cli, ["servers", "list"], catch_exceptions=False)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()  # one line, no usage banner
+    assert line.startswith("error: $VPSORG_BASE_URL='ftp://nowhere': ")
+    assert "http:// or https://" in line
+    assert "Usage" not in result.output
+
+
+def test_a_bad_base_url_option_names_the_option(run_cli: Invoke) -> None:
+    result = run_cli("--token", "t", "--base-url", "nowhere", "servers", "list")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --base-url='nowhere': ")
+    assert "Usage" not in result.output
+
+
+def test_allow_insecure_http(run_cli: Invoke) -> None:
+    url = "http://192.0.2.1:9/api/v1/"  # not loopback (and never contacted here)
+    refused = run_cli("--token", "t", "--base-url", url, "servers", "list")
+    assert refused.exit_code == 2
+    assert "--allow-insecure-http" in refused.stderr
+    assert "allow_insecure_http=True" not in refused.stderr
+    help_text = run_cli("--help").stdout
+    assert "--allow-insecure-http" in help_text
+
+
+def test_allow_insecure_http_reaches_the_client() -> None:
+    from vpsorg.cli._runtime import Settings
+
+    async def build() -> str:
+        settings = Settings(token="t", base_url="http://192.0.2.1:9/api/v1/")
+        settings.allow_insecure_http = True
+        async with settings.client() as client:
+            return client.base_url
+
+    import asyncio
+
+    assert asyncio.run(build()) == "http://192.0.2.1:9/api/v1/"
+
+
+def test_a_token_that_is_not_a_string_says_so(sim: Simulator) -> None:
+    from vpsorg.cli import main
+
+    with pytest.raises(vpsorg.ConfigurationError, match="must be a string, not int"):
+        vpsorg.Client(token=12345, base_url=sim.base_url)  # type: ignore[arg-type]
+    # The command line takes the int as the text "12345": a wrong token, not "no token".
+    code = main(["--token", 12345, "--base-url", sim.base_url, "servers", "list"])  # type: ignore[list-item]
+    assert code == 1
 
 
 def test_the_token_is_never_printed(vpsorg: Invoke, sim: Simulator) -> None:

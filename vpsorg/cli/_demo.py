@@ -3,13 +3,19 @@
 It starts the simulator in this process, then, through the public SDK only: creates N
 servers concurrently, waits until all are active, reboots them and waits until they are
 active again, stops them and waits until they are stopped, deletes them, and lists the
-account to show it is back to the two sample servers it started with.
+account. Then (unless ``--no-faults``) it does it again with the simulator injecting
+failures, and shows what the SDK did about them (:mod:`vpsorg.cli._demo_faults`). The
+account ends with the two sample servers it started with.
+
+On a terminal it draws progress bars and tables; piped, it prints a short plain summary
+(``-o json`` for the whole report as JSON).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,12 +25,19 @@ from rich.table import Table
 
 import vpsorg
 
+from ._demo_faults import FaultReport, fault_phase
 from ._options import concurrency_option, output_option
 from ._progress import Phase, Phases
-from ._render import emit_json, print_servers, print_table, report_failure, server_record
-from ._runtime import EXIT_FAILURE, Settings, run
+from ._render import (
+    emit_json,
+    print_servers,
+    print_table,
+    report_failure,
+    server_record,
+)
+from ._runtime import EXIT_FAILURE, Settings, run, stream_is_terminal
 
-__all__ = ["demo"]
+__all__ = ["DemoReport", "PhaseReport", "Runner", "demo", "run_demo"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ItemT = TypeVar("ItemT")
@@ -45,6 +58,7 @@ class PhaseReport:
     succeeded: int = 0
     failed: int = 0
     seconds: float = 0.0
+    under_faults: bool = False
 
     @property
     def ops_per_second(self) -> float | None:
@@ -61,6 +75,7 @@ class PhaseReport:
             "failed": self.failed,
             "seconds": round(self.seconds, 3),
             "ops_per_second": None if ops is None else round(ops, 1),
+            "under_faults": self.under_faults,
         }
 
 
@@ -75,6 +90,7 @@ class DemoReport:
     after: list[vpsorg.Server] = field(default_factory=list)
     seconds: float = 0.0
     requests: int = 0
+    faults: FaultReport | None = None
 
     @property
     def restored(self) -> bool:
@@ -83,11 +99,14 @@ class DemoReport:
 
     @property
     def ok(self) -> bool:
-        """True when every item of every phase succeeded and the account was restored."""
-        return self.restored and all(p.failed == 0 for p in self.phases)
+        """True when the account was restored, every phase without faults succeeded, and
+        under faults no create was duplicated and every item was accounted for."""
+        clean = [p for p in self.phases if not p.under_faults]
+        faults_ok = self.faults is None or self.faults.ok
+        return self.restored and faults_ok and all(p.failed == 0 for p in clean)
 
 
-class _Runner:
+class Runner:
     """Runs the phases, timing each, drawing its bar and reporting its failures."""
 
     def __init__(self, report: DemoReport, phases: Phases) -> None:
@@ -97,30 +116,36 @@ class _Runner:
     async def phase(
         self,
         name: str,
-        count: int,
+        items: Sequence[object],
         call: Callable[[Phase], Awaitable[vpsorg.BulkResult[ItemT, ValueT]]],
         label: Callable[[ItemT], str],
+        *,
+        quiet: bool = False,
     ) -> vpsorg.BulkResult[ItemT, ValueT]:
-        """Run one bulk call of ``count`` items as the phase called ``name``."""
-        phase = PhaseReport(name, count)
+        """Run one bulk call over ``items`` as the phase called ``name``.
+
+        Each failed item is reported on stderr, unless ``quiet`` (failures are the point
+        of the fault phase, and its summary counts them).
+        """
+        phase = PhaseReport(name, len(items), under_faults=quiet)
         self.report.phases.append(phase)
         started = time.perf_counter()
-        result = await call(self.phases.add(name, count))
+        result = await call(self.phases.add(name, len(items)))
         phase.seconds = time.perf_counter() - started
         phase.succeeded = len(result.succeeded)
         phase.failed = len(result.failed)
-        for outcome in result.failed:
-            assert outcome.error is not None
-            report_failure(f"{name}: {label(outcome.item)}", outcome.error)
+        if not quiet:
+            for outcome in result.failed:
+                report_failure(f"{name}: {label(outcome.item)}", outcome.error)
         return result
 
     async def list_phase(self, servers: vpsorg.AsyncServers) -> list[vpsorg.Server]:
-        """List the account as the last phase; its count is the servers found."""
-        bar = self.phases.add("list", 1)
+        """List the account as the last phase; its count (and its bar's) is the servers found."""
+        bar = self.phases.add("list", None)
         started = time.perf_counter()
         found = await servers.list().to_list()
         seconds = time.perf_counter() - started
-        bar.finish(ok=True)
+        bar.finish(succeeded=len(found))
         self.report.phases.append(PhaseReport("list", len(found), len(found), 0, seconds))
         return found
 
@@ -133,25 +158,29 @@ async def run_demo(
     action_delay: float,
     latency: float,
     credits: int | None,
+    faults: bool = True,
+    seed: int | None = None,
 ) -> DemoReport:
     """Run every phase on a fresh in-process simulator and return the report."""
     from vpsorg.simulator import FaultConfig, serve
 
     report = DemoReport(count, concurrency)
     started = time.perf_counter()
-    faults = FaultConfig(latency=latency, latency_jitter=latency)
     async with serve(
         port=0,
         provision_delay=provision_delay,
         action_delay=action_delay,
         credits=credits,
-        faults=faults,
+        seed=seed,
+        faults=FaultConfig(latency=latency, latency_jitter=latency),
     ) as sim:
         async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url) as client:
             report.before = await client.servers.list().to_list()
             with Phases() as phases:
-                runner = _Runner(report, phases)
+                runner = Runner(report, phases)
                 await _fleet_life(client.servers, runner, count, concurrency)
+                if faults:
+                    report.faults = await fault_phase(client, sim, runner, count, concurrency)
                 report.after = await runner.list_phase(client.servers)
         report.requests = sim.request_count
     report.seconds = time.perf_counter() - started
@@ -159,7 +188,7 @@ async def run_demo(
 
 
 async def _fleet_life(
-    servers: vpsorg.AsyncServers, runner: _Runner, count: int, concurrency: int
+    servers: vpsorg.AsyncServers, runner: Runner, count: int, concurrency: int
 ) -> None:
     specs = [
         vpsorg.ServerSpec(
@@ -172,16 +201,16 @@ async def _fleet_life(
     ]
     created = await runner.phase(
         "create",
-        len(specs),
+        specs,
         lambda bar: servers.create_many(specs, concurrency=concurrency, progress=bar),
         label=lambda spec: spec.name if isinstance(spec, vpsorg.ServerSpec) else str(spec),
     )
-    ids = [o.value.id for o in created if o.value is not None]
+    ids = [o.value.id for o in created.succeeded if o.value is not None]
 
     async def wait_phase(name: str, pending: list[int], status: str) -> list[int]:
         done = await runner.phase(
             name,
-            len(pending),
+            pending,
             lambda bar: servers.wait_for_many(
                 pending,
                 status,
@@ -193,17 +222,17 @@ async def _fleet_life(
             ),
             label=_server_label,
         )
-        return [o.item for o in done if o.ok]
+        return [o.item for o in done.succeeded]
 
     async def power_phase(name: str, pending: list[int]) -> list[int]:
         many = {"reboot": servers.reboot_many, "stop": servers.stop_many}[name]
         done = await runner.phase(
             name,
-            len(pending),
+            pending,
             lambda bar: many(pending, concurrency=concurrency, progress=bar),
             label=_server_label,
         )
-        return [o.item for o in done if o.ok]
+        return [o.item for o in done.succeeded]
 
     active = await wait_phase("wait until active", ids, "active")
     rebooted = await power_phase("reboot", active)
@@ -213,7 +242,7 @@ async def _fleet_life(
     # Delete every server the demo made, whatever happened to it on the way.
     await runner.phase(
         "delete",
-        len(ids),
+        ids,
         lambda bar: servers.delete_many(ids, concurrency=concurrency, progress=bar),
         label=_server_label,
     )
@@ -245,6 +274,12 @@ def _simulator_seconds(name: str, default: float, help: str) -> Callable[[F], F]
     help="How many servers to create.",
 )
 @concurrency_option
+@click.option(
+    "--faults/--no-faults",
+    default=True,
+    show_default=True,
+    help="Then run the fleet again with the simulator injecting failures.",
+)
 @_simulator_seconds("--provision-delay", 2.0, "how long a new server provisions.")
 @_simulator_seconds("--action-delay", 0.5, "how long a start, stop or reboot takes.")
 @_simulator_seconds(
@@ -257,23 +292,28 @@ def _simulator_seconds(name: str, default: float, help: str) -> Callable[[F], F]
     metavar="N",
     help="Simulator: credits for creates; fewer than --servers makes some creates fail.",
 )
+@click.option("--seed", type=int, default=None, metavar="N", help="Simulator: the random seed.")
 @output_option
 @click.pass_obj
 def demo(
     settings: Settings,
     count: int,
     concurrency: int,
+    faults: bool,
     provision_delay: float,
     action_delay: float,
     latency: float,
     credits: int | None,
+    seed: int | None,
 ) -> None:
     """Run a fleet of servers through its life on the bundled simulator.
 
     No account or second terminal needed: the simulator runs in this process. Creates
     the servers and waits until they are active, reboots them and waits again, stops
-    them and waits until they are stopped, deletes them, then lists the account. Exits
-    0 when everything succeeded, 1 otherwise.
+    them and waits until they are stopped, deletes them. Then, with faults on (10% HTTP
+    500s, 10% HTML 503s, 10% dropped connections), creates, reads and deletes them again
+    and counts the retries, the creates never duplicated, the outcomes reported as
+    unknown, and the items accounted for. Exits 0 when every promise held, 1 otherwise.
     """
     report = run(
         lambda: run_demo(
@@ -283,6 +323,8 @@ def demo(
             action_delay=action_delay,
             latency=latency,
             credits=credits,
+            faults=faults,
+            seed=seed,
         )
     )
     _print_report(settings, report)
@@ -293,47 +335,63 @@ def demo(
                 f"not the {len(report.before)} it started with",
                 err=True,
             )
+        if report.faults is not None and not report.faults.ok:
+            click.echo("error: under faults, a create was duplicated or an item lost", err=True)
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
 def _print_report(settings: Settings, report: DemoReport) -> None:
-    if settings.output_format == "json":
-        emit_json(
-            {
-                "ok": report.ok,
-                "servers": report.servers,
-                "concurrency": report.concurrency,
-                "phases": [p.record() for p in report.phases],
-                "seconds": round(report.seconds, 3),
-                "requests": report.requests,
-                "restored": report.restored,
-                "servers_at_start": [server_record(s) for s in report.before],
-                "servers_at_end": [server_record(s) for s in report.after],
-            }
-        )
+    if settings.output == "json":
+        emit_json(_report_record(report))
         return
-    print_servers(settings, report.after, title="The account at the end")
-    table = Table(
-        title=f"Fleet demo: {report.servers} servers, concurrency {report.concurrency}",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("PHASE")
-    for column in ("COUNT", "OK", "FAILED", "WALL TIME", "OPS/S"):
-        table.add_column(column, justify="right")
-    for p in report.phases:
-        ops = p.ops_per_second
-        table.add_row(
-            p.name,
-            str(p.count),
-            f"[green]{p.succeeded}",
-            f"[red]{p.failed}" if p.failed else "0",
-            f"{p.seconds:.2f} s",
-            "-" if ops is None else f"{ops:.1f}",
-        )
-    print_table(table)
+    terminal = settings.output == "table" or stream_is_terminal(sys.stdout)
+    if terminal:
+        print_servers(settings, report.after, title="The account at the end", compact=True)
+    print_table(_phase_table(report), plain=not terminal)
+    if report.faults is not None:
+        click.echo("")
+        for line in report.faults.lines():
+            click.echo(line)
+        click.echo("")
     verdict = (
         f"The account is back to its {len(report.before)} sample servers."
         if report.restored
         else f"The account has {len(report.after)} servers, not {len(report.before)}."
     )
     click.echo(f"{verdict} {report.requests} API requests in {report.seconds:.1f} s in all.")
+
+
+def _phase_table(report: DemoReport) -> Table:
+    table = Table(
+        title=f"Fleet demo: {report.servers} servers, concurrency {report.concurrency}",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("PHASE", no_wrap=True)
+    for column in ("COUNT", "OK", "FAILED", "WALL TIME", "OPS/S"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for p in report.phases:
+        ops = p.ops_per_second
+        table.add_row(
+            p.name,
+            str(p.count),
+            f"[green]{p.succeeded}",
+            (f"[yellow]{p.failed}" if p.under_faults else f"[red]{p.failed}") if p.failed else "0",
+            f"{p.seconds:.2f} s",
+            "-" if ops is None else f"{ops:.1f}",
+        )
+    return table
+
+
+def _report_record(report: DemoReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "servers": report.servers,
+        "concurrency": report.concurrency,
+        "phases": [p.record() for p in report.phases],
+        "faults": None if report.faults is None else report.faults.record(),
+        "seconds": round(report.seconds, 3),
+        "requests": report.requests,
+        "restored": report.restored,
+        "servers_at_start": [server_record(s) for s in report.before],
+        "servers_at_end": [server_record(s) for s in report.after],
+    }

@@ -20,6 +20,7 @@ from ._runtime import (
     enable_logging,
 )
 from ._servers import servers
+from ._simulator import simulator
 
 __all__ = ["cli", "main"]
 
@@ -43,6 +44,11 @@ for _command in (*POWER_COMMANDS, delete_servers):
     help=f"The API root [default: {vpsorg.DEFAULT_BASE_URL}].",
 )
 @click.option(
+    "--allow-insecure-http",
+    is_flag=True,
+    help="Allow plain http:// to a host that is not this machine (the token travels unencrypted).",
+)
+@click.option(
     "-o",
     "--output",
     type=OUTPUT_CHOICES,
@@ -61,6 +67,7 @@ def cli(
     ctx: click.Context,
     token: str | None,
     base_url: str | None,
+    allow_insecure_http: bool,
     output: str | None,
     verbose: int,
 ) -> None:
@@ -77,6 +84,9 @@ def cli(
     settings = ctx.ensure_object(Settings)
     settings.token = token or None
     settings.base_url = base_url or None
+    settings.allow_insecure_http = allow_insecure_http
+    if ctx.get_parameter_source("base_url") is click.core.ParameterSource.ENVIRONMENT:
+        settings.base_url_source = f"${ENV_BASE_URL}"
     if output is not None:
         settings.output = "json" if output.lower() == "json" else "table"
     enable_logging(ctx, verbose)
@@ -84,26 +94,7 @@ def cli(
 
 cli.add_command(servers)
 cli.add_command(demo)
-
-
-@cli.command(
-    "simulator",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def simulator(args: tuple[str, ...]) -> None:
-    """Run the local VPS.org API simulator (`vpsorg simulator --help` for its options).
-
-    The same as `python -m vpsorg.simulator`: every argument is passed through.
-    """
-    from vpsorg.simulator.__main__ import main as simulator_main
-
-    try:
-        code = simulator_main(list(args), prog="vpsorg simulator")
-    except SystemExit as exc:  # argparse exits for --help and for bad options
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    raise click.exceptions.Exit(code)
+cli.add_command(simulator)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

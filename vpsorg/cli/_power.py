@@ -15,7 +15,15 @@ import vpsorg
 from ._options import SERVER_ID, concurrency_option, output_option, timeout_option
 from ._progress import Phases
 from ._render import Row, print_rows, report_failures, server_record, to_plain
-from ._runtime import EXIT_FAILURE, EXIT_INTERRUPTED, Settings, call, stdin_is_interactive
+from ._runtime import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    Settings,
+    call,
+    connection_hint,
+    is_unreachable,
+    stdin_is_interactive,
+)
 
 __all__ = ["POWER_COMMANDS", "delete_servers"]
 
@@ -52,6 +60,7 @@ def _power_command(
                     ids, concurrency=concurrency, progress=phases.add(action, len(ids))
                 )
                 rows = [_action_row(outcome) for outcome in done]
+                await _explain_refusals(servers, rows, action)
                 if wait:
                     await _wait_rows(servers, rows, target, timeout, concurrency, phases)
             return rows
@@ -100,10 +109,7 @@ def delete_servers(
             done = await servers.delete_many(
                 ids, concurrency=concurrency, progress=phases.add("delete", len(ids))
             )
-        return [
-            Row(o.item, status="deleted", detail="deleted") if o.ok else Row(o.item, error=o.error)
-            for o in done
-        ]
+        return [Row(o.item, status="deleted") if o.ok else Row(o.item, error=o.error) for o in done]
 
     _finish(settings, call(settings, delete), f"delete {_count(ids)}")
 
@@ -122,8 +128,9 @@ def _confirm_delete(ids: Sequence[int]) -> None:
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         confirmed = False  # end of input: take it as a no
     if not confirmed:
-        click.echo("Aborted: nothing was deleted.", err=True)
-        raise click.exceptions.Exit(EXIT_FAILURE)
+        # Declining is a normal answer, not a failure: exit 0.
+        click.echo("Nothing deleted.", err=True)
+        raise click.exceptions.Exit(0)
 
 
 def _action_row(outcome: vpsorg.Outcome[int, vpsorg.ActionResult]) -> Row:
@@ -136,6 +143,38 @@ def _action_row(outcome: vpsorg.Outcome[int, vpsorg.ActionResult]) -> Row:
         detail=result.message,
         extra={"result": to_plain(result)},
     )
+
+
+#: A status a server passes through, and the one it settles in.
+_SETTLES_AS = {
+    "provisioning": "active",
+    "starting": "active",
+    "rebooting": "active",
+    "stopping": "stopped",
+}
+
+
+async def _explain_refusals(servers: vpsorg.AsyncServers, rows: Sequence[Row], action: str) -> None:
+    """Say why the API refused an action when the server is still changing state.
+
+    The API answers ``start`` on a server that is still stopping with "Server is already
+    running."; the server's real status turns that into something to act on.
+    """
+    refused = [row for row in rows if isinstance(row.error, vpsorg.BadRequestError)]
+    if not refused:
+        return
+    found = await servers.get_many([row.server_id for row in refused])
+    status = {o.item: str(o.value.status) for o in found if o.ok and o.value is not None}
+    for row in refused:
+        current = status.get(row.server_id)
+        settled = _SETTLES_AS.get(current or "")
+        if current is None or settled is None:
+            continue
+        row.status = current
+        row.message = (
+            f"server {row.server_id} is still {current}: wait until it is {settled} "
+            f"(vpsorg servers wait {row.server_id} {settled}), then {action} it"
+        )
 
 
 async def _wait_rows(
@@ -175,6 +214,8 @@ async def _wait_rows(
 def _finish(settings: Settings, rows: Sequence[Row], title: str) -> None:
     print_rows(settings, rows, title)
     if report_failures(rows):
+        if any(is_unreachable(row.error) for row in rows):
+            click.echo(f"hint: {connection_hint(settings.effective_base_url)}", err=True)
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

@@ -36,9 +36,14 @@ class Phase:
             self._task, completed=update.completed, ok=update.succeeded, failed=update.failed
         )
 
-    def finish(self, *, ok: bool) -> None:
-        """Complete a one-item bar by hand (for calls that take no callback)."""
-        self._progress.update(self._task, completed=1, ok=int(ok), failed=int(not ok))
+    def finish(self, *, succeeded: int = 1, failed: int = 0) -> None:
+        """Complete the bar by hand (for calls that take no callback).
+
+        The bar's total becomes ``succeeded + failed``, so a bar started without a
+        total (``Phases.add(name, None)``) ends showing what was done, e.g. ``2/2``.
+        """
+        done = succeeded + failed
+        self._progress.update(self._task, total=done, completed=done, ok=succeeded, failed=failed)
 
 
 class Phases:
@@ -76,7 +81,7 @@ class Phases:
     ) -> None:
         self._progress.stop()
 
-    def add(self, description: str, total: int) -> Phase:
-        """Start a new bar of ``total`` items under the previous ones."""
+    def add(self, description: str, total: int | None) -> Phase:
+        """Start a new bar of ``total`` items (``None``: not known yet) under the others."""
         task = self._progress.add_task(description, total=total, ok=0, failed=0)
         return Phase(self._progress, task)

@@ -86,8 +86,11 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, width=_PIPE_WIDTH)
 
 
-def print_table(table: Table) -> None:
-    """Print a rich table on stdout."""
+def print_table(table: Table, *, plain: bool = False) -> None:
+    """Print a rich table on stdout; ``plain``: 80 columns, no colour, for a pipe or file."""
+    if plain:
+        Console(file=sys.stdout, width=80, no_color=True, highlight=False).print(table)
+        return
     stdout_console().print(table)
 
 
@@ -98,32 +101,42 @@ def status_text(status: object) -> Text:
 
 
 def print_servers(
-    settings: Settings, servers: Sequence[vpsorg.Server], title: str | None = None
+    settings: Settings,
+    servers: Sequence[vpsorg.Server],
+    title: str | None = None,
+    *,
+    compact: bool = False,
 ) -> None:
-    """Print servers as a JSON array or a table (``title`` above it)."""
+    """Print servers as a JSON array or a table (``title`` above it).
+
+    ``compact`` leaves out the IPv4 column, so the table fits 80 columns with the plan
+    and OS names whole.
+    """
     if settings.output_format == "json":
         emit_json([server_record(s) for s in servers])
         return
     count = f"{len(servers)} server{'s' if len(servers) != 1 else ''}"
-    table = Table(title=f"{title}: {count}" if title else count, box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"{title}: {count}" if title else count,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
     # Short columns never wrap; plan and OS names wrap first on a narrow terminal.
     table.add_column("ID", justify="right", no_wrap=True)
     table.add_column("NAME", no_wrap=True)
     table.add_column("STATUS", no_wrap=True)
-    table.add_column("IPV4", no_wrap=True)
+    if not compact:
+        table.add_column("IPV4", no_wrap=True)
     table.add_column("LOCATION", no_wrap=True)
-    table.add_column("PLAN")
+    table.add_column("PLAN", no_wrap=True)  # plan names are short; the OS wraps first
     table.add_column("OS")
     for s in servers:
-        table.add_row(
-            str(s.id),
-            s.name,
-            status_text(s.status),
-            s.ip_address or "-",
-            s.location,
-            s.plan.name,
-            s.os.name,
-        )
+        cells: list[str | Text] = [str(s.id), s.name, status_text(s.status)]
+        if not compact:
+            cells.append(s.ip_address or "-")
+        cells += [s.location, s.plan.name, s.os.name]
+        table.add_row(*cells)
     print_table(table)
 
 
@@ -179,6 +192,8 @@ class Row:
         status: the server's status after the command, when known.
         detail: a short human note (the API's message, or the error).
         extra: further JSON fields for this item (e.g. ``result``, ``server``).
+        message: what to tell the user about the failure instead of the error's own
+            text, when the command knows better (e.g. the server is still stopping).
     """
 
     server_id: int
@@ -186,6 +201,7 @@ class Row:
     status: str | None = None
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -198,7 +214,7 @@ class Row:
             "id": self.server_id,
             "ok": self.ok,
             "status": self.status,
-            "error": None if self.error is None else one_line(self.error),
+            "error": None if self.error is None else self.message or one_line(self.error),
             "error_type": None if self.error is None else type(self.error).__name__,
             **self.extra,
         }
@@ -218,7 +234,7 @@ def print_rows(settings: Settings, rows: Sequence[Row], title: str) -> None:
     for row in rows:
         result = Text("ok", style="green") if row.ok else Text("failed", style="bold red")
         status = status_text(row.status) if row.status else Text("-")
-        detail = row.detail if row.error is None else _short_error(row.error)
+        detail = row.detail if row.error is None else row.message or _short_error(row.error)
         table.add_row(str(row.server_id), result, status, detail)
     print_table(table)
 
@@ -235,7 +251,9 @@ def report_failures(rows: Iterable[Row]) -> int:
         if row.error is None:
             continue
         label = f"server {row.server_id}"
-        if one_line(row.error).startswith(f"{label} "):  # e.g. a wait timeout names it
+        if row.message is not None:
+            click.echo(f"error: {row.message}", err=True)
+        elif one_line(row.error).startswith(f"{label} "):  # e.g. a wait timeout names it
             click.echo(f"error: {one_line(row.error)}", err=True)
         else:
             report_failure(label, row.error)

@@ -16,11 +16,10 @@ code  meaning
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
+import os
 import sys
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -28,16 +27,20 @@ from typing import Literal, TypeVar
 import click
 
 import vpsorg
+from vpsorg import _runtime as _loop_runtime
 
 __all__ = [
     "ENV_BASE_URL",
     "ENV_TOKEN",
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
     "OutputFormat",
     "Settings",
     "call",
+    "connection_hint",
     "enable_logging",
+    "is_unreachable",
     "one_line",
     "run",
     "stdin_is_interactive",
@@ -51,7 +54,10 @@ ENV_TOKEN = "VPSORG_API_TOKEN"
 ENV_BASE_URL = "VPSORG_BASE_URL"
 
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 
 OutputFormat = Literal["table", "json"]
 
@@ -75,12 +81,15 @@ class Settings:
     """The group-level options every command reads (``ctx.obj``).
 
     The token is held here only to hand it to :class:`vpsorg.AsyncClient`; it is never
-    printed.
+    printed. ``base_url_source`` names where the base URL came from (``--base-url`` or
+    ``$VPSORG_BASE_URL``), so an unusable one is reported under the name the user gave it.
     """
 
     token: str | None = None
     base_url: str | None = None
     output: OutputFormat | None = None
+    allow_insecure_http: bool = False
+    base_url_source: str = "--base-url"
 
     def __repr__(self) -> str:
         # Keep the token out of any debug print of the context.
@@ -94,14 +103,51 @@ class Settings:
             return self.output
         return "table" if stream_is_terminal(sys.stdout) else "json"
 
+    @property
+    def effective_base_url(self) -> str:
+        """The API root the commands talk to: the one given, else the SDK's default."""
+        return self.base_url or os.environ.get(ENV_BASE_URL) or vpsorg.DEFAULT_BASE_URL
+
     def client(self) -> vpsorg.AsyncClient:
-        """A new client for these settings; call it inside the running event loop."""
+        """A new client for these settings; call it inside the running event loop.
+
+        A missing token is a usage error (exit 2); a base URL the SDK refuses is reported
+        as ``error: $VPSORG_BASE_URL='...': ...`` (exit 2) without a usage banner.
+        """
         if not self.token:
             raise click.UsageError(
                 f"no API token: pass --token or set ${ENV_TOKEN}",
                 click.get_current_context(silent=True),
             )
-        return vpsorg.AsyncClient(token=self.token, base_url=self.base_url)
+        try:
+            return vpsorg.AsyncClient(
+                token=self.token,
+                base_url=self.base_url,
+                allow_insecure_http=self.allow_insecure_http,
+            )
+        except vpsorg.ConfigurationError as exc:
+            # The token is a non-empty string, so what the SDK refused is the base URL.
+            message = one_line(exc).replace("allow_insecure_http=True", "--allow-insecure-http")
+            click.echo(f"error: {self.base_url_source}={self.base_url!r}: {message}", err=True)
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+
+
+def connection_hint(base_url: str) -> str:
+    """What to check when ``base_url`` cannot be reached: the simulator, or the API."""
+    host = urllib.parse.urlsplit(base_url).hostname or ""
+    if host in _LOCAL_HOSTS:
+        return (
+            f"could not reach {base_url}: is the simulator running? "
+            "Start it with `vpsorg simulator`."
+        )
+    return f"could not reach {base_url}: is the API up, and is --base-url (${ENV_BASE_URL}) right?"
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """True for a connection error where no answer came back (not an ambiguous write)."""
+    return isinstance(error, vpsorg.APIConnectionError) and not isinstance(
+        error, vpsorg.OutcomeUnknownError
+    )
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
@@ -121,6 +167,9 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
         raise click.UsageError(str(exc), ctx) from None
     except vpsorg.VPSOrgError as exc:
         click.echo(f"error: {one_line(exc)}", err=True)
+        settings = ctx.find_object(Settings) if ctx is not None else None
+        if settings is not None and is_unreachable(exc):
+            click.echo(f"hint: {connection_hint(settings.effective_base_url)}", err=True)
         raise click.exceptions.Exit(EXIT_FAILURE) from None
 
 
@@ -140,49 +189,13 @@ def one_line(error: BaseException) -> str:
 
 
 def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
-    """``asyncio.run`` where SIGINT cancels the main task instead of raising mid-callback.
+    """Run ``factory()`` with :func:`vpsorg._runtime.run` (``anyio.run``, uvloop if installed).
 
-    Python 3.11's runner does this already; doing it here gives 3.10 the same behaviour:
-    the task unwinds (bulk workers are cancelled, the client's session closed) and then
-    :class:`KeyboardInterrupt` is raised to the caller.
+    On Ctrl-C the coroutine is cancelled and unwinds (bulk workers are cancelled, the
+    client's session closed), then :class:`KeyboardInterrupt` is raised to the caller, on
+    Python 3.10 as on 3.11 and later.
     """
-    interrupted = False
-
-    async def main() -> T:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-
-        def on_interrupt() -> None:
-            nonlocal interrupted
-            interrupted = True
-            if task is not None:
-                task.cancel()
-
-        installed = False
-        previous = signal.getsignal(signal.SIGINT)
-        # Unavailable on Windows and outside the main thread: there the default
-        # KeyboardInterrupt (or the 3.11 runner's own handler) does the job.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, on_interrupt)
-            installed = True
-        try:
-            return await factory()
-        finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
-                # Hand SIGINT back to whoever had it (the runner, or an embedding app).
-                with contextlib.suppress(TypeError, ValueError):
-                    signal.signal(signal.SIGINT, previous)
-
-    try:
-        result = asyncio.run(main())
-    except asyncio.CancelledError:
-        if interrupted:
-            raise KeyboardInterrupt from None
-        raise
-    if interrupted:
-        raise KeyboardInterrupt
-    return result
+    return _loop_runtime.run(factory)
 
 
 class _StderrHandler(logging.Handler):

@@ -133,13 +133,31 @@ def patch_server(
 
 @servers.command("wait")
 @click.argument("server_id", type=SERVER_ID)
-@click.option("--status", required=True, help="The status to wait for, e.g. active or stopped.")
+@click.argument("status", required=False, metavar="[STATUS]")
+@click.option(
+    "--status",
+    "status_option",
+    metavar="STATUS",
+    help="The same as the STATUS argument (kept for scripts written before it).",
+)
 @timeout_option
 @output_option
 @click.pass_obj
-def wait_server(settings: Settings, server_id: int, status: str, timeout: float) -> None:
-    """Wait until a server has a status, then show it (exit 1 on timeout)."""
-    print_server(settings, call(settings, lambda s: _wait_with_bar(s, server_id, status, timeout)))
+def wait_server(
+    settings: Settings,
+    server_id: int,
+    status: str | None,
+    status_option: str | None,
+    timeout: float,
+) -> None:
+    """Wait until a server has STATUS (default: active), then show it (exit 1 on timeout).
+
+    For example `vpsorg servers wait 12394` or `vpsorg servers wait 12394 stopped`.
+    """
+    if status is not None and status_option is not None and status != status_option:
+        raise click.UsageError(f"two statuses given: {status!r} and --status {status_option!r}")
+    target = status or status_option or "active"
+    print_server(settings, call(settings, lambda s: _wait_with_bar(s, server_id, target, timeout)))
 
 
 async def _wait_with_bar(
@@ -148,5 +166,5 @@ async def _wait_with_bar(
     with Phases() as phases:
         bar = phases.add(f"wait for {status}", 1)
         server = await servers.wait_for(server_id, status, timeout=timeout)
-        bar.finish(ok=True)
+        bar.finish()
     return server

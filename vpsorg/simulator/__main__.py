@@ -1,6 +1,7 @@
 """Command line: ``python -m vpsorg.simulator [options]`` (also ``vpsorg simulator``).
 
-It prints the base URL and the token, then serves until Ctrl-C or SIGTERM.
+It prints the base URL, the token and a ready-to-paste ``export VPSORG_BASE_URL=...
+VPSORG_API_TOKEN=...`` line, then serves until Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from vpsorg.simulator._catalog import DEMO_TOKEN
 from vpsorg.simulator._faults import FaultConfig
 
-__all__ = ["build_parser", "main"]
+__all__ = ["banner", "build_parser", "main", "serve_forever"]
 
 
 def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
@@ -121,7 +124,26 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def _serve_until_stopped(args: argparse.Namespace, faults: FaultConfig) -> int:
+def banner(base_url: str, token: str) -> str:
+    """What the simulator prints once it listens: where, the token, and a line to paste.
+
+    >>> print(banner("http://127.0.0.1:8080/api/v1/", "vpsorg-demo-token"))
+    VPS.org simulator running at http://127.0.0.1:8080/api/v1/
+    Token: vpsorg-demo-token
+    In another shell, point vpsorg (the SDK and the command line) at it with:
+      export VPSORG_BASE_URL=http://127.0.0.1:8080/api/v1/ VPSORG_API_TOKEN=vpsorg-demo-token
+    Press Ctrl-C to stop.
+    """
+    return (
+        f"VPS.org simulator running at {base_url}\n"
+        f"Token: {token}\n"
+        "In another shell, point vpsorg (the SDK and the command line) at it with:\n"
+        f"  export VPSORG_BASE_URL={shlex.quote(base_url)} VPSORG_API_TOKEN={shlex.quote(token)}\n"
+        "Press Ctrl-C to stop."
+    )
+
+
+async def _serve_until_stopped(options: dict[str, Any]) -> int:
     from vpsorg.simulator._server import serve
 
     loop = asyncio.get_running_loop()
@@ -132,30 +154,63 @@ async def _serve_until_stopped(args: argparse.Namespace, faults: FaultConfig) ->
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
             installed.append(signum)
+    host, port = options["host"], options["port"]
     try:
-        async with serve(
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            provision_delay=args.provision_delay,
-            action_delay=args.action_delay,
-            credits=args.credits,
-            seed=args.seed,
-            faults=faults,
-            page_size=args.page_size,
-        ) as sim:
-            print(f"VPS.org simulator running at {sim.base_url}", flush=True)
-            print(f"Token: {sim.token}", flush=True)
-            print("Press Ctrl-C to stop.", flush=True)
+        async with serve(**options) as sim:
+            print(banner(sim.base_url, sim.token), flush=True)
             await stop.wait()
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
     print("Simulator stopped.", flush=True)
     return 0
+
+
+def serve_forever(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    token: str = DEMO_TOKEN,
+    provision_delay: float = 3.0,
+    action_delay: float = 1.0,
+    credits: int | None = None,
+    seed: int | None = None,
+    page_size: int = 20,
+    faults: FaultConfig | None = None,
+) -> int:
+    """Serve until Ctrl-C or SIGTERM, printing the :func:`banner`; return the exit code.
+
+    0 after a clean stop, 1 when the port cannot be bound. Both ``python -m
+    vpsorg.simulator`` and ``vpsorg simulator`` end here.
+    """
+    from vpsorg.simulator._server import close_loop
+
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "token": token,
+        "provision_delay": provision_delay,
+        "action_delay": action_delay,
+        "credits": credits,
+        "seed": seed,
+        "faults": faults if faults is not None else FaultConfig(),
+        "page_size": page_size,
+    }
+    loop = _new_event_loop()
+    task = loop.create_task(_serve_until_stopped(options))
+    try:
+        return loop.run_until_complete(task)
+    except KeyboardInterrupt:
+        # Only where signal handlers are unavailable (Windows): stop the same way.
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(task)
+        return 0
+    finally:
+        close_loop(loop)
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
@@ -185,20 +240,17 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         parser.error("--page-size must be at least 1")
     if args.credits is not None and args.credits < 0:
         parser.error("--credits must not be negative")
-    from vpsorg.simulator._server import close_loop
-
-    loop = _new_event_loop()
-    task = loop.create_task(_serve_until_stopped(args, faults))
-    try:
-        return loop.run_until_complete(task)
-    except KeyboardInterrupt:
-        # Only where signal handlers are unavailable (Windows): stop the same way.
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(task)
-        return 0
-    finally:
-        close_loop(loop)
+    return serve_forever(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        provision_delay=args.provision_delay,
+        action_delay=args.action_delay,
+        credits=args.credits,
+        seed=args.seed,
+        page_size=args.page_size,
+        faults=faults,
+    )
 
 
 if __name__ == "__main__":
