@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import vpsorg
-from vpsorg._blocking import LoopThread
+from vpsorg._runtime import LoopThread
 
 
 async def _nothing() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import platform
 import ssl
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Protocol
 import aiohttp
 import attrs
 
+from .. import _runtime
 from .._config import ClientConfig, RedactedHeader, Timeout
 from .._exceptions import (
     APIConnectionError,
@@ -82,6 +84,7 @@ class AiohttpTransport:
         self._config = config
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()  # the process the session belongs to
         self._closed = False
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._last_timeout: Timeout | None = None
@@ -107,7 +110,20 @@ class AiohttpTransport:
     def __repr__(self) -> str:
         return f"AiohttpTransport(base_url={self._config.base_url!r})"
 
+    def _forked_away(self) -> None:
+        """In a forked child: set the parent's session aside, never use or close it.
+
+        Its sockets and its event loop's epoll instance are shared with the parent;
+        closing them here would break the parent's connections. The child opens its own.
+        """
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            session, self._session, self._loop = self._session, None, None
+            if session is not None:
+                _runtime.set_aside(session)
+
     def _get_session(self) -> aiohttp.ClientSession:
+        self._forked_away()
         session = self._session
         if session is not None and not session.closed:
             if self._loop is not asyncio.get_running_loop():
@@ -222,6 +238,7 @@ class AiohttpTransport:
     async def aclose(self) -> None:
         """Close the session and its connector; safe to call twice."""
         self._closed = True
+        self._forked_away()
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()

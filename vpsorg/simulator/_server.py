@@ -5,27 +5,25 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import socket
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
+from vpsorg._runtime import LoopThread, call_in_loop
 from vpsorg.simulator._app import SimulatorApp
 from vpsorg.simulator._catalog import DEMO_TOKEN
 from vpsorg.simulator._faults import FaultConfig, ScriptedFault
 from vpsorg.simulator._views import detail_view
 
-__all__ = ["DEMO_TOKEN", "Simulator", "close_loop", "serve", "serve_in_thread"]
+__all__ = ["DEMO_TOKEN", "Simulator", "serve", "serve_in_thread"]
 
 #: Listen backlog: enough for thousands of clients connecting at once.
 BACKLOG: Final = 4096
 
 _T = TypeVar("_T")
-_CALL_TIMEOUT: Final = 30.0
 
 
 class Simulator:
@@ -56,23 +54,7 @@ class Simulator:
         return f"<Simulator {self.base_url}>"
 
     def _call(self, function: Callable[[], _T]) -> _T:
-        loop = self._loop
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        if current is loop or loop.is_closed() or not loop.is_running():
-            return function()
-        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                future.set_result(function())
-            except BaseException as exc:  # handed over to the calling thread
-                future.set_exception(exc)
-
-        loop.call_soon_threadsafe(run)
-        return future.result(timeout=_CALL_TIMEOUT)
+        return call_in_loop(self._loop, function)
 
     # -- faults ------------------------------------------------------------------------
 
@@ -189,24 +171,6 @@ class Simulator:
         self._call(self._app.reset)
 
 
-def close_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Close a loop we created, as ``asyncio.run`` would: cancel what is left first.
-
-    aiohttp cancels the handlers of requests still in flight at shutdown (for instance
-    ones sleeping through injected latency) without awaiting them; letting them finish
-    their cancellation here avoids "Task was destroyed but it is pending" warnings.
-    """
-    try:
-        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -286,52 +250,23 @@ def serve_in_thread(
     >>> with serve_in_thread() as sim:  # doctest: +SKIP
     ...     requests.get(sim.base_url + "servers/", headers=...)
     """
-    ready = threading.Event()
-    handle: list[Simulator] = []
-    errors: list[BaseException] = []
-    stopper: list[Callable[[], object]] = []
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        try:
-            async with serve(
-                host=host,
-                port=port,
-                token=token,
-                provision_delay=provision_delay,
-                action_delay=action_delay,
-                credits=credits,
-                seed=seed,
-                faults=faults,
-                page_size=page_size,
-            ) as sim:
-                handle.append(sim)
-                stopper.append(lambda: loop.call_soon_threadsafe(stop.set))
-                ready.set()
-                await stop.wait()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            ready.set()
-
-    def main() -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            loop.run_until_complete(run())
-        finally:
-            close_loop(loop)
-
-    thread = threading.Thread(target=main, name="vpsorg-simulator", daemon=True)
-    thread.start()
-    ready.wait()
-    if not handle:
-        thread.join()
-        raise errors[0]
+    runtime = LoopThread(name="vpsorg-simulator", use_uvloop=False)
     try:
-        yield handle[0]
+        context = serve(
+            host=host,
+            port=port,
+            token=token,
+            provision_delay=provision_delay,
+            action_delay=action_delay,
+            credits=credits,
+            seed=seed,
+            faults=faults,
+            page_size=page_size,
+        )
+        sim = runtime.call(context.__aenter__)
+        try:
+            yield sim
+        finally:
+            runtime.call(context.__aexit__, None, None, None)
     finally:
-        stopper[0]()
-        thread.join()
-    if errors:
-        raise errors[0]
+        runtime.close()
