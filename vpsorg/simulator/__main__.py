@@ -116,14 +116,6 @@ def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _new_event_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def banner(base_url: str, token: str) -> str:
     """What the simulator prints once it listens: where, the token, and a line to paste.
 
@@ -186,7 +178,7 @@ def serve_forever(
     0 after a clean stop, 1 when the port cannot be bound. Both ``python -m
     vpsorg.simulator`` and ``vpsorg simulator`` end here.
     """
-    from vpsorg.simulator._server import close_loop
+    from vpsorg._runtime import close_loop, new_loop
 
     options: dict[str, Any] = {
         "host": host,
@@ -199,7 +191,7 @@ def serve_forever(
         "faults": faults if faults is not None else FaultConfig(),
         "page_size": page_size,
     }
-    loop = _new_event_loop()
+    loop = new_loop()
     task = loop.create_task(_serve_until_stopped(options))
     try:
         return loop.run_until_complete(task)
