@@ -26,7 +26,6 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    BulkOperationError,
     ConfigurationError,
     InternalServerError,
     InvalidInputError,
@@ -45,7 +44,9 @@ from ._sync._servers import Servers
 from ._version import __version__
 from .models import (
     ActionResult,
+    BulkOperationError,
     BulkResult,
+    Failed,
     OperatingSystem,
     Outcome,
     Plan,
@@ -55,6 +56,7 @@ from .models import (
     ServerRef,
     ServerSpec,
     ServerStatus,
+    Succeeded,
 )
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "BulkResult",
     "Client",
     "ConfigurationError",
+    "Failed",
     "InternalServerError",
     "InvalidInputError",
     "Limits",
@@ -98,6 +101,7 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
+    "Succeeded",
     "Timeout",
     "VPSOrgError",
     "WaitTimeoutError",

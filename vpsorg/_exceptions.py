@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Outcome, Server
+    from .models.servers import Server
 
 __all__ = [
     "VPSOrgError",
@@ -51,7 +51,6 @@ __all__ = [
     "OutcomeUnknownError",
     "OutcomeUnknownStatusError",
     "WaitTimeoutError",
-    "BulkOperationError",
     "status_error_class",
 ]
 
@@ -317,25 +316,6 @@ class WaitTimeoutError(VPSOrgError, TimeoutError):
         self.status = status
         self.timeout = timeout
         self.last_seen = last_seen
-
-
-class BulkOperationError(VPSOrgError):
-    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
-
-    Attributes:
-        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
-        total: how many items the bulk call had.
-    """
-
-    def __init__(self, failed: Sequence[Outcome[Any, Any]], total: int) -> None:
-        lines = [f"{len(failed)} of {total} items failed:"]
-        shown = failed[:20]
-        lines += [f"  - {o.item!r}: {type(o.error).__name__}: {o.error}" for o in shown]
-        if len(failed) > len(shown):
-            lines.append(f"  ... and {len(failed) - len(shown)} more")
-        super().__init__("\n".join(lines))
-        self.failed: list[Outcome[Any, Any]] = list(failed)
-        self.total: int = total
 
 
 def _field_errors(body: object) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ import anyio
 
 from .._exceptions import InvalidInputError, NotFoundError, VPSOrgError, WaitTimeoutError
 from .._validation import check_id
-from ..models import BulkResult, Outcome, Server
+from ..models import BulkResult, Failed, Outcome, Server, Succeeded
 from ._fleet import ProgressCallback, report_progress, run_bulk
 
 __all__ = ["FIRST_INTERVAL", "MAX_INTERVAL", "SWEEP_PAGE_SIZE", "wait_for_all", "wait_for_one"]
@@ -187,5 +187,5 @@ class _Sweeper:
 
 def _outcome(server_id: object, result: Server | BaseException) -> Outcome[int, Server]:
     if isinstance(result, BaseException):
-        return Outcome(server_id, None, result)  # type: ignore[arg-type]
-    return Outcome(server_id, result)  # type: ignore[arg-type]
+        return Failed(server_id, result)  # type: ignore[arg-type]
+    return Succeeded(server_id, result)  # type: ignore[arg-type]

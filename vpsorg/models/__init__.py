@@ -1,6 +1,6 @@
 """The data vpsorg hands back: frozen attrs classes, with no I/O and no decoding code."""
 
-from .bulk import BulkResult, Outcome
+from .bulk import BulkOperationError, BulkResult, Failed, Outcome, Succeeded
 from .servers import (
     ActionResult,
     OperatingSystem,
@@ -15,7 +15,9 @@ from .servers import (
 
 __all__ = [
     "ActionResult",
+    "BulkOperationError",
     "BulkResult",
+    "Failed",
     "OperatingSystem",
     "Outcome",
     "Plan",
@@ -25,4 +27,5 @@ __all__ = [
     "ServerRef",
     "ServerSpec",
     "ServerStatus",
+    "Succeeded",
 ]

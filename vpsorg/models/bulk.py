@@ -1,69 +1,145 @@
-"""The results of bulk operations: one :class:`Outcome` per input item, in input order."""
+"""The results of bulk operations: one outcome per input item.
+
+An outcome is either a :class:`Succeeded` (with the ``value``) or a :class:`Failed` (with
+the ``error``); :data:`Outcome` is the union of the two. Both carry a literal ``ok``, so a
+type checker narrows on it::
+
+    for outcome in result:
+        if outcome.ok:
+            print(outcome.value.name)      # Succeeded: value is the Server
+        else:
+            print(outcome.error)           # Failed: error is an Exception
+
+:class:`BulkOperationError` lives here, beside :class:`BulkResult` which raises it, so that
+the models never need the rest of the exception module (and it never needs them).
+"""
 
 from collections.abc import Iterator, Sequence
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import attrs
 
-from .._exceptions import BulkOperationError
+from .._exceptions import VPSOrgError
 
-__all__ = ["BulkResult", "Outcome"]
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+__all__ = ["BulkOperationError", "BulkResult", "Failed", "Outcome", "Succeeded"]
 
 ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
 
 
 @attrs.frozen(slots=True)
-class Outcome(Generic[ItemT, ValueT]):
-    """What happened to one item of a bulk call.
-
-    Exactly one of ``value`` and ``error`` is meaningful: check ``ok`` first.
+class Succeeded(Generic[ItemT, ValueT]):
+    """The outcome of an item that succeeded: ``ok`` is ``True`` and ``value`` is the result.
 
     Attributes:
         item: the input item (a server id, a create spec, ...).
-        value: the result when the item succeeded, else ``None``.
-        error: the exception when the item failed, else ``None``.
+        value: what the call returned for it.
     """
 
     item: ItemT
-    value: ValueT | None = None
-    error: BaseException | None = None
+    value: ValueT
 
     @property
-    def ok(self) -> bool:
-        """True when the item succeeded."""
-        return self.error is None
+    def ok(self) -> Literal[True]:
+        """Always ``True``: ``if outcome.ok:`` narrows an :data:`Outcome` to this class."""
+        return True
+
+    @property
+    def error(self) -> None:
+        """Always ``None``: a succeeded item has no error."""
+        return None
 
 
 @attrs.frozen(slots=True)
-class BulkResult(Generic[ItemT, ValueT], Sequence[Outcome[ItemT, ValueT]]):
-    """Every item's :class:`Outcome`, in the order the items were given.
+class Failed(Generic[ItemT]):
+    """The outcome of an item that failed: ``ok`` is ``False`` and ``error`` says why.
 
-    A failing item never raises out of the bulk call and never hides another item's
-    result. Iterate, index or ``len()`` it like a sequence of outcomes; or call
-    :meth:`raise_for_failures` to turn any failure into one exception.
+    Attributes:
+        item: the input item (a server id, a create spec, ...).
+        error: the exception raised for it (a :class:`~vpsorg.VPSOrgError` for SDK calls).
     """
 
-    outcomes: tuple[Outcome[ItemT, ValueT], ...]
+    item: ItemT
+    error: Exception
 
     @property
-    def succeeded(self) -> list[Outcome[ItemT, ValueT]]:
-        """The outcomes that succeeded, in input order."""
-        return [o for o in self.outcomes if o.error is None]
+    def ok(self) -> Literal[False]:
+        """Always ``False``: ``if not outcome.ok:`` narrows an :data:`Outcome` to this class."""
+        return False
 
     @property
-    def failed(self) -> list[Outcome[ItemT, ValueT]]:
-        """The outcomes that failed, in input order."""
-        return [o for o in self.outcomes if o.error is not None]
+    def value(self) -> None:
+        """Always ``None``: a failed item has no value."""
+        return None
+
+
+if TYPE_CHECKING:
+    Outcome: "TypeAlias" = Succeeded[ItemT, ValueT] | Failed[ItemT]
+else:
+
+    class _OutcomeMeta(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, (Succeeded, Failed))
+
+        def __subclasscheck__(cls, sub: type) -> bool:
+            return issubclass(sub, (Succeeded, Failed))
+
+    class Outcome(metaclass=_OutcomeMeta):
+        """What happened to one item of a bulk call: ``Succeeded | Failed``.
+
+        For type checkers it is the union ``Succeeded[ItemT, ValueT] | Failed[ItemT]``:
+        check ``ok`` first, and ``value`` (the result) or ``error`` (an ``Exception``) has
+        its precise type. At runtime ``isinstance(x, Outcome)`` holds for both, and
+        ``Outcome[int, Server]`` is the union, for annotations read at runtime.
+
+        Attributes:
+            item: the input item (a server id, a create spec, ...).
+            ok: ``True`` for a :class:`Succeeded`, ``False`` for a :class:`Failed`.
+            value: the result when the item succeeded, else ``None``.
+            error: the exception when the item failed, else ``None``.
+        """
+
+        def __new__(cls, item: Any, value: Any = None, error: Any = None) -> Any:
+            return Succeeded(item, value) if error is None else Failed(item, error)
+
+        def __class_getitem__(cls, params: Any) -> Any:
+            item, value = params
+            return Succeeded[item, value] | Failed[item]
+
+
+@attrs.frozen(slots=True)
+class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
+    """Every item's outcome, in the order the items were given.
+
+    A failing item never raises out of the bulk call and never hides another item's
+    result. Iterate, index or ``len()`` it like a sequence of :data:`Outcome`; take
+    :attr:`succeeded` (each with a ``value``) and :attr:`failed` (each with an ``error``);
+    or call :meth:`raise_for_failures` to turn any failure into one exception.
+    """
+
+    outcomes: "tuple[Outcome[ItemT, ValueT], ...]"
+
+    @property
+    def succeeded(self) -> list[Succeeded[ItemT, ValueT]]:
+        """The outcomes that succeeded, in input order; each has a ``value``."""
+        return [o for o in self.outcomes if o.ok]
+
+    @property
+    def failed(self) -> list[Failed[ItemT]]:
+        """The outcomes that failed, in input order; each has an ``error``."""
+        return [o for o in self.outcomes if not o.ok]
 
     @property
     def ok(self) -> bool:
         """True when every item succeeded (and for an empty call)."""
-        return all(o.error is None for o in self.outcomes)
+        return all(o.ok for o in self.outcomes)
 
     def values(self) -> list[ValueT]:
         """The values of the items that succeeded, in input order."""
-        return [o.value for o in self.outcomes if o.error is None]  # type: ignore[misc]
+        return [o.value for o in self.outcomes if o.ok]
 
     def raise_for_failures(self) -> "BulkResult[ItemT, ValueT]":
         """Raise one :class:`~vpsorg.BulkOperationError` naming every failure, if any.
@@ -78,22 +154,42 @@ class BulkResult(Generic[ItemT, ValueT], Sequence[Outcome[ItemT, ValueT]]):
     def __len__(self) -> int:
         return len(self.outcomes)
 
-    def __iter__(self) -> Iterator[Outcome[ItemT, ValueT]]:
+    def __iter__(self) -> "Iterator[Outcome[ItemT, ValueT]]":
         return iter(self.outcomes)
 
     @overload
-    def __getitem__(self, index: int) -> Outcome[ItemT, ValueT]: ...
+    def __getitem__(self, index: int) -> "Outcome[ItemT, ValueT]": ...
 
     @overload
-    def __getitem__(self, index: slice) -> Sequence[Outcome[ItemT, ValueT]]: ...
+    def __getitem__(self, index: slice) -> "Sequence[Outcome[ItemT, ValueT]]": ...
 
     def __getitem__(
         self, index: int | slice
-    ) -> Outcome[ItemT, ValueT] | Sequence[Outcome[ItemT, ValueT]]:
+    ) -> "Outcome[ItemT, ValueT] | Sequence[Outcome[ItemT, ValueT]]":
         return self.outcomes[index]
 
     def __repr__(self) -> str:
+        failed = sum(1 for o in self.outcomes if not o.ok)
         return (
             f"BulkResult({len(self.outcomes)} items: "
-            f"{len(self.succeeded)} succeeded, {len(self.failed)} failed)"
+            f"{len(self.outcomes) - failed} succeeded, {failed} failed)"
         )
+
+
+class BulkOperationError(VPSOrgError):
+    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
+
+    Attributes:
+        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
+        total: how many items the bulk call had.
+    """
+
+    def __init__(self, failed: "Sequence[Failed[Any]]", total: int) -> None:
+        lines = [f"{len(failed)} of {total} items failed:"]
+        shown = failed[:20]
+        lines += [f"  - {o.item!r}: {type(o.error).__name__}: {o.error}" for o in shown]
+        if len(failed) > len(shown):
+            lines.append(f"  ... and {len(failed) - len(shown)} more")
+        super().__init__("\n".join(lines))
+        self.failed: list[Failed[Any]] = list(failed)
+        self.total: int = total
