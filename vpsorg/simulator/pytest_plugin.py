@@ -19,6 +19,12 @@ Registered automatically (entry point ``pytest11: vpsorg``) once vpsorg is insta
     A ``vpsorg.AsyncClient`` pointed at the simulator, closed after the test (only when
     pytest-asyncio is installed).
 
+Annotate them as ``vpsorg.simulator.Simulator``, ``vpsorg.Client`` and
+``vpsorg.AsyncClient`` (and the options as ``dict[str, Any]``) and an editor completes on
+them::
+
+    def test_cleanup(vpsorg_client: vpsorg.Client, vpsorg_simulator: Simulator) -> None: ...
+
 Importing this module is cheap: the simulator and the SDK load when a fixture is used.
 """
 
@@ -30,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from vpsorg import AsyncClient, Client
     from vpsorg.simulator._server import Simulator
 
 __all__ = [
@@ -59,9 +66,9 @@ def vpsorg_simulator(vpsorg_simulator_options: dict[str, Any]) -> Iterator[Simul
 
 
 @pytest.fixture
-def vpsorg_client(vpsorg_simulator: Simulator) -> Iterator[Any]:
+def vpsorg_client(vpsorg_simulator: Simulator) -> Iterator[Client]:
     """A blocking ``vpsorg.Client`` for the test's simulator."""
-    from vpsorg import Client  # type: ignore[attr-defined,unused-ignore]
+    from vpsorg import Client
 
     client = Client(token=vpsorg_simulator.token, base_url=vpsorg_simulator.base_url)
     try:
@@ -77,9 +84,9 @@ except ImportError:  # pytest-asyncio is optional: the async fixture is simply a
 else:
 
     @pytest_asyncio.fixture
-    async def vpsorg_async_client(vpsorg_simulator: Simulator) -> AsyncIterator[Any]:
+    async def vpsorg_async_client(vpsorg_simulator: Simulator) -> AsyncIterator[AsyncClient]:
         """A ``vpsorg.AsyncClient`` for the test's simulator, closed with ``aclose()``."""
-        from vpsorg import AsyncClient  # type: ignore[attr-defined,unused-ignore]
+        from vpsorg import AsyncClient
 
         client = AsyncClient(token=vpsorg_simulator.token, base_url=vpsorg_simulator.base_url)
         try:
