@@ -26,6 +26,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BulkOperationError,
     ConfigurationError,
     InternalServerError,
     InvalidInputError,
@@ -35,7 +36,9 @@ from ._exceptions import (
     PaymentRequiredError,
     RateLimitError,
     ResponseTooLargeError,
+    VPSOrgDeprecationWarning,
     VPSOrgError,
+    VPSOrgWarning,
     WaitTimeoutError,
 )
 from ._sync import ServerIterator
@@ -44,9 +47,7 @@ from ._sync._servers import Servers
 from ._version import __version__
 from .models import (
     ActionResult,
-    BulkOperationError,
     BulkResult,
-    Failed,
     OperatingSystem,
     Outcome,
     Plan,
@@ -56,7 +57,6 @@ from .models import (
     ServerRef,
     ServerSpec,
     ServerStatus,
-    Succeeded,
 )
 
 __all__ = [
@@ -77,7 +77,6 @@ __all__ = [
     "BulkResult",
     "Client",
     "ConfigurationError",
-    "Failed",
     "InternalServerError",
     "InvalidInputError",
     "Limits",
@@ -101,9 +100,10 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
-    "Succeeded",
     "Timeout",
+    "VPSOrgDeprecationWarning",
     "VPSOrgError",
+    "VPSOrgWarning",
     "WaitTimeoutError",
     "__version__",
     "fleet",

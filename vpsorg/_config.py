@@ -7,10 +7,12 @@ Nothing in this module performs I/O.
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import os
 import ssl
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
@@ -22,6 +24,7 @@ __all__ = [
     "ENV_TOKEN",
     "ClientConfig",
     "Limits",
+    "Proxy",
     "RetryPolicy",
     "Secret",
     "Timeout",
@@ -169,6 +172,22 @@ class Limits:
 
 
 @attrs.frozen
+class Proxy:
+    """The HTTP proxy a client goes through, resolved once at construction.
+
+    Attributes:
+        url: the proxy URL without credentials (safe to print).
+        authorization: the ``Proxy-Authorization`` header value when the proxy URL
+            carried ``user:password@``; a :class:`Secret`, so no repr shows it.
+        source: where it came from: ``"proxy="`` or the environment variable's name.
+    """
+
+    url: str
+    authorization: Secret | None
+    source: str
+
+
+@attrs.frozen
 class ClientConfig:
     """Everything a client needs, resolved and checked once at construction."""
 
@@ -181,6 +200,7 @@ class ClientConfig:
     verify_ssl: bool
     ssl_context: ssl.SSLContext | None
     allow_insecure_http: bool
+    proxy: Proxy | None = None
 
     @property
     def origin(self) -> tuple[str, str, int | None]:
@@ -218,6 +238,8 @@ def resolve_config(
     verify_ssl: bool,
     ssl_context: ssl.SSLContext | None,
     allow_insecure_http: bool,
+    proxy: str | None = None,
+    proxy_from_env: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
     """Resolve arguments, then environment, then defaults; raise on anything unusable."""
@@ -231,9 +253,13 @@ def resolve_config(
         )
     if any(c in raw_token for c in "\r\n\0") or raw_token != raw_token.strip():
         raise ConfigurationError("the API token contains whitespace or control characters")
-    url = base_url if base_url is not None else env.get(ENV_BASE_URL) or DEFAULT_BASE_URL
-    url = _normalise_base_url(url)
-    scheme, host, _ = url_origin(url)
+    if base_url is not None:
+        url = _normalise_base_url(base_url, "base_url")
+    elif env.get(ENV_BASE_URL):
+        url = _normalise_base_url(env[ENV_BASE_URL], ENV_BASE_URL)
+    else:
+        url = DEFAULT_BASE_URL
+    scheme, host, port = url_origin(url)
     if scheme == "http" and host not in _LOOPBACK_HOSTS and not allow_insecure_http:
         raise ConfigurationError(
             f"refusing to send the API token over plain http:// to {host!r}; use https:// "
@@ -247,6 +273,13 @@ def resolve_config(
         raise ConfigurationError("retry must be a vpsorg.RetryPolicy")
     if limits is not None and not isinstance(limits, Limits):
         raise ConfigurationError("limits must be a vpsorg.Limits")
+    if not isinstance(proxy_from_env, bool):
+        raise ConfigurationError("proxy_from_env must be a bool")
+    resolved_proxy: Proxy | None = None
+    if proxy is not None:
+        resolved_proxy = parse_proxy(proxy, "proxy=")
+    elif proxy_from_env:
+        resolved_proxy = proxy_from_environment(env, scheme, host, port)
     return ClientConfig(
         token=Secret(raw_token),
         base_url=url,
@@ -257,22 +290,116 @@ def resolve_config(
         verify_ssl=verify_ssl,
         ssl_context=ssl_context,
         allow_insecure_http=allow_insecure_http,
+        proxy=resolved_proxy,
     )
 
 
-def _normalise_base_url(url: str) -> str:
+def _shown(url: str) -> str:
+    """A URL for an error message: any ``user:password@`` is masked."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or "://" not in head:
+        return repr(url)
+    scheme, _, _ = head.partition("://")
+    return repr(f"{scheme}://***@{tail}")
+
+
+def _normalise_base_url(url: str, name: str) -> str:
+    """Check and normalise a base URL; ``name`` says where it came from, for errors."""
     if not isinstance(url, str):
-        raise ConfigurationError("base_url must be a string")
+        raise ConfigurationError(f"{name} must be a string, not {type(url).__name__}")
+    where = f"{name}={_shown(url)}"
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+        raise ConfigurationError(f"{where} is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError("base_url must be an absolute http:// or https:// URL")
+        raise ConfigurationError(
+            f"{where} is not an absolute http:// or https:// URL "
+            "(expected e.g. https://admin.vps.org/api/v1/)"
+        )
     if parts.username or parts.password:
-        raise ConfigurationError("base_url must not contain credentials")
+        raise ConfigurationError(f"{where} must not contain credentials")
     if parts.query or parts.fragment:
-        raise ConfigurationError("base_url must not have a query or fragment")
+        raise ConfigurationError(f"{where} must not have a query or fragment")
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def parse_proxy(url: str, source: str) -> Proxy:
+    """Check a proxy URL (``http://[user:password@]host:port``) and split off credentials.
+
+    The credentials become a ``Proxy-Authorization: Basic ...`` header held as a
+    :class:`Secret`; they never appear in the URL kept for display, in logs or in errors.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"{source} must be a string, not {type(url).__name__}")
+    where = f"proxy {_shown(url)} (from {source})"
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"{where} is not a valid URL: {exc}") from None
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigurationError(
+            f"{where} is not an http:// URL (e.g. http://proxy.example:3128); "
+            "the proxy itself is reached over plain HTTP, https:// APIs go through a "
+            "CONNECT tunnel"
+        )
+    if (parts.path not in ("", "/")) or parts.query or parts.fragment:
+        raise ConfigurationError(f"{where} must not have a path, query or fragment")
+    authorization: Secret | None = None
+    if parts.username is not None or parts.password is not None:
+        user = unquote(parts.username or "")
+        password = unquote(parts.password or "")
+        encoded = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        authorization = Secret("Basic " + encoded)
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    return Proxy(url=f"http://{host}:{port or 80}", authorization=authorization, source=source)
+
+
+def proxy_from_environment(
+    env: Mapping[str, str], scheme: str, host: str, port: int | None
+) -> Proxy | None:
+    """The proxy the environment asks for, for an API at ``scheme://host:port``.
+
+    ``https_proxy``/``HTTPS_PROXY`` for an https:// API, ``http_proxy``/``HTTP_PROXY``
+    for an http:// one, then ``all_proxy``/``ALL_PROXY`` (the lower-case name wins when
+    both are set, as curl and urllib do); ``None`` when none is set or ``no_proxy``/
+    ``NO_PROXY`` matches the host.
+    """
+    for name in (f"{scheme}_proxy", "all_proxy"):
+        for variable in (name, name.upper()):
+            value = env.get(variable)
+            if value:
+                if _bypassed(env, host, port):
+                    return None
+                return parse_proxy(value, variable)
+    return None
+
+
+def _bypassed(env: Mapping[str, str], host: str, port: int | None) -> bool:
+    """Whether ``no_proxy``/``NO_PROXY`` exempts the host (curl's rules)."""
+    raw = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    host = host.strip("[]").lower()
+    for entry in (e.strip().lower() for e in raw.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and entry_port.isdigit() and port != int(entry_port):
+            continue
+        name = name.strip("[]").lstrip(".")
+        if "/" in name:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        if host == name or host.endswith("." + name):
+            return True
+    return False

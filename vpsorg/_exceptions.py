@@ -21,17 +21,26 @@
      ├── WaitTimeoutError            (also TimeoutError) a server did not reach a state in time
      └── BulkOperationError                             one or more items of a bulk call failed
 
+    VPSOrgWarning                   (also UserWarning)
+     └── VPSOrgDeprecationWarning    (also DeprecationWarning)  the API deprecated an endpoint
+
 Nothing here holds the API token: messages are built from status codes, URLs without
-credentials and the first bytes of response bodies.
+credentials and the first bytes of response bodies, and every error scrubs the tokens of
+the live clients from its message, ``repr``, ``body`` and ``message`` (a server may echo
+the ``Authorization`` header back), replacing them with ``[REDACTED]``.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from .models.servers import Server
+    from .models import Outcome, Server
 
 __all__ = [
     "VPSOrgError",
@@ -51,8 +60,102 @@ __all__ = [
     "OutcomeUnknownError",
     "OutcomeUnknownStatusError",
     "WaitTimeoutError",
+    "BulkOperationError",
+    "VPSOrgWarning",
+    "VPSOrgDeprecationWarning",
     "status_error_class",
 ]
+
+REDACTED = "[REDACTED]"
+_MIN_SECRET_CHARS = 4
+
+# The tokens of the live transports, counted (two clients may share one token), and the
+# forms each can take in a body: as is, JSON-escaped, percent-encoded, HTML-escaped.
+_secret_counts: dict[str, int] = {}
+_secret_forms: tuple[str, ...] = ()
+_secret_forms_bytes: tuple[bytes, ...] = ()
+_secrets_lock = threading.Lock()
+
+
+def _forms_of(secret: str) -> set[str]:
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        html.escape(secret),
+    }
+
+
+def _rebuild_forms() -> None:
+    global _secret_forms, _secret_forms_bytes
+    forms: set[str] = set()
+    for secret in _secret_counts:
+        forms |= _forms_of(secret)
+    # Longest first, so a form that contains another is replaced whole.
+    _secret_forms = tuple(sorted(forms, key=len, reverse=True))
+    _secret_forms_bytes = tuple(f.encode() for f in _secret_forms)
+
+
+def register_secret(secret: str) -> None:
+    """Scrub ``secret`` from every error built from now on (the transport calls this).
+
+    Secrets shorter than four characters are not registered: replacing them would
+    garble every message and they protect nothing.
+    """
+    if len(secret) < _MIN_SECRET_CHARS:
+        return
+    with _secrets_lock:
+        _secret_counts[secret] = _secret_counts.get(secret, 0) + 1
+        if _secret_counts[secret] == 1:
+            _rebuild_forms()
+
+
+def unregister_secret(secret: str) -> None:
+    """Undo one :func:`register_secret` (the transport calls this when it is closed)."""
+    with _secrets_lock:
+        count = _secret_counts.get(secret)
+        if count is None:
+            return
+        if count > 1:
+            _secret_counts[secret] = count - 1
+        else:
+            del _secret_counts[secret]
+            _rebuild_forms()
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret (in any of its forms) replaced."""
+    for form in _secret_forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """``data`` with every registered secret (in any of its forms) replaced."""
+    for form in _secret_forms_bytes:
+        if form in data:
+            data = data.replace(form, REDACTED.encode())
+    return data
+
+
+def redact_object(value: object) -> object:
+    """A decoded JSON value with every registered secret replaced in keys and strings."""
+    if not _secret_forms:
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes):
+        return redact_bytes(value)
+    if isinstance(value, Mapping):
+        return {redact_object(k): redact_object(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_object(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(redact_object(v) for v in value)
+    return value
+
 
 _SNIPPET_CHARS = 200
 
@@ -77,6 +180,28 @@ class VPSOrgError(Exception):
     """The root of every error raised by vpsorg.
 
     Catch this to handle anything the SDK can raise, from bad input to network failures.
+    Its message never contains the API token of a live client: it is replaced by
+    ``[REDACTED]`` when a server echoes it.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if _secret_forms:
+            args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        super().__init__(*args)
+
+
+class VPSOrgWarning(UserWarning):
+    """The root of every warning vpsorg emits."""
+
+
+class VPSOrgDeprecationWarning(VPSOrgWarning, DeprecationWarning):
+    """The API marked an endpoint deprecated (``Deprecation`` header) or gave it an end
+    date (``Sunset`` header).
+
+    Emitted once per endpoint (method and URL, with numeric ids as ``{id}``) per process;
+    the message says what is deprecated, since when, and when it stops working.
+    Python hides :class:`DeprecationWarning` outside ``__main__`` by default, so vpsorg
+    also logs the same message once at WARNING on the ``vpsorg`` logger.
     """
 
 
@@ -118,6 +243,8 @@ class APIResponseValidationError(VPSOrgError):
         method: str = "",
         url: str = "",
     ) -> None:
+        if _secret_forms:
+            body = redact_bytes(body) if isinstance(body, bytes) else body
         where = f" for {method} {url}" if method else ""
         super().__init__(
             f"{message}{where} (HTTP {status_code}; body starts: {body_snippet(body)!r})"
@@ -155,6 +282,9 @@ class APIStatusError(VPSOrgError):
         method: str = "",
         url: str = "",
     ) -> None:
+        if _secret_forms:
+            message, body = redact(message), redact_object(body)
+            request_id = None if request_id is None else redact(request_id)
         self.status_code = status_code
         self.message = message
         self.body = body
@@ -182,8 +312,8 @@ class BadRequestError(APIStatusError):
     """
 
     def __init__(self, message: str, **kwargs: Any) -> None:
-        self.field_errors: Mapping[str, Sequence[str]] = _field_errors(kwargs.get("body"))
         super().__init__(message, **kwargs)
+        self.field_errors: Mapping[str, Sequence[str]] = _field_errors(self.body)
 
 
 class AuthenticationError(APIStatusError):
@@ -226,16 +356,25 @@ class APIConnectionError(VPSOrgError):
     Attributes:
         method: the HTTP method of the request.
         url: the URL of the request.
+        reason: the plain reason, without method and URL (e.g. ``"connection refused by
+            127.0.0.1:1"``), for composing messages such as "... after 4 attempts".
         request_sent: ``False`` when the request provably never reached the server (the
-            connection could not be opened), ``True`` when it may have, ``None`` if unknown.
+            connection, its TLS handshake or the proxy tunnel could not be opened), ``True``
+            when it may have, ``None`` if unknown.
+        retryable: ``False`` when trying again cannot help (a TLS or protocol mismatch,
+            such as ``https://`` to a port that speaks plain HTTP, or a failed certificate
+            check); the client then does not retry.
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        message = redact(message) if _secret_forms else message
         where = f"{method} {url}: " if method else ""
         super().__init__(f"{where}{message}")
         self.method = method
         self.url = url
+        self.reason = message
         self.request_sent: bool | None = None
+        self.retryable = True
 
 
 class APITimeoutError(APIConnectionError):
@@ -279,7 +418,9 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
     """
 
     def __init__(self, message: str, *, error: APIStatusError) -> None:
-        Exception.__init__(self, f"{error.method} {error.url}: {message}")
+        VPSOrgError.__init__(self, f"{error.method} {error.url}: {message}")
+        self.reason: str = redact(message) if _secret_forms else message
+        self.retryable: bool = True
         self.method: str = error.method
         self.url: str = error.url
         self.request_sent: bool | None = True
@@ -318,13 +459,35 @@ class WaitTimeoutError(VPSOrgError, TimeoutError):
         self.last_seen = last_seen
 
 
+class BulkOperationError(VPSOrgError):
+    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
+
+    Attributes:
+        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
+        total: how many items the bulk call had.
+    """
+
+    def __init__(self, failed: Sequence[Outcome[Any, Any]], total: int) -> None:
+        lines = [f"{len(failed)} of {total} items failed:"]
+        shown = failed[:20]
+        lines += [f"  - {o.item!r}: {type(o.error).__name__}: {o.error}" for o in shown]
+        if len(failed) > len(shown):
+            lines.append(f"  ... and {len(failed) - len(shown)} more")
+        super().__init__("\n".join(lines))
+        self.failed: list[Outcome[Any, Any]] = list(failed)
+        self.total: int = total
+
+
 def _field_errors(body: object) -> dict[str, list[str]]:
     """Pull DRF-style per-field errors out of a decoded error body."""
     if not isinstance(body, Mapping):
         return {}
     out: dict[str, list[str]] = {}
     for key, value in body.items():
-        if key in ("detail", "message", "error", "status", "code"):
+        # These keys hold a message when their value is a string ({"detail": "..."},
+        # {"status": "error"}); a list under them is a field's errors (DRF answers
+        # ?status=bogus with {"status": ["Select a valid choice. ..."]}).
+        if key in ("detail", "message", "error", "status", "code") and not isinstance(value, list):
             continue
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             out[str(key)] = list(value)

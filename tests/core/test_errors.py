@@ -153,7 +153,11 @@ async def test_connection_refused_is_an_api_connection_error() -> None:
         with pytest.raises(vpsorg.APIConnectionError) as info:
             await client.servers.get(1)
     assert info.value.request_sent is False
-    assert "could not connect" in str(info.value)
+    assert info.value.reason == "connection refused by 127.0.0.1:9"
+    assert str(info.value) == (
+        "GET http://127.0.0.1:9/api/v1/servers/1/: connection refused by 127.0.0.1:9"
+    )
+    assert "ClientConnectorError" not in str(info.value)
 
 
 def test_the_tree() -> None:

@@ -3,34 +3,86 @@
 A transport sends one request and returns the status, headers and body, or raises an
 :class:`~vpsorg.APIConnectionError` whose ``request_sent`` says whether the request may
 have reached the server. Retries, decoding and errors by status live above it.
+
+What it guarantees, whatever the server does:
+
+* the body read is bounded by ``Limits.max_response_bytes`` *after* decoding: a
+  compressed body is inflated here, chunk by chunk, and refused with
+  :class:`~vpsorg.ResponseTooLargeError` as soon as it passes the cap;
+* the body and headers of every non-2xx answer are scrubbed of the client's token;
+* the request counts as sent only once a connection (TLS and proxy tunnel included)
+  was open, so a timeout while connecting never makes a create ambiguous;
+* the connections are closed by :meth:`AiohttpTransport.aclose` from any event loop, or
+  when the transport is garbage-collected, without a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import os
 import platform
 import ssl
+import threading
+import weakref
+import zlib
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from .. import _runtime
+from .. import _deprecation, _runtime
 from .._config import ClientConfig, RedactedHeader, Timeout
 from .._exceptions import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
     ConfigurationError,
     ResponseTooLargeError,
+    redact,
+    redact_bytes,
+    register_secret,
+    unregister_secret,
 )
 from .._version import __version__
 
 __all__ = ["AiohttpTransport", "AsyncTransport", "Response", "user_agent"]
 
 logger = logging.getLogger("vpsorg")
+
+#: The oldest aiohttp with what this module needs: ``ConnectionTimeoutError`` (3.10) and
+#: the ``_retry_connection`` switch that turns off aiohttp's hidden resend (3.11).
+AIOHTTP_FLOOR = "3.11"
+
+if "_retry_connection" not in getattr(aiohttp.ClientSession, "ATTRS", ()):  # pragma: no cover
+    raise ImportError(
+        f"vpsorg needs aiohttp>={AIOHTTP_FLOOR} (found {aiohttp.__version__}): older versions "
+        "silently resend a GET, PUT or DELETE after a dropped connection, which vpsorg "
+        "must control itself; upgrade with: pip install 'aiohttp>=" + AIOHTTP_FLOOR + "'"
+    )
+
+# Set to True by the connector once a connection (TCP, proxy tunnel and TLS) is open for
+# the current request; the connector runs in the requesting task, so a ContextVar is
+# exact even with many requests in flight.
+_connected: contextvars.ContextVar[bool] = contextvars.ContextVar("vpsorg_connected", default=False)
+
+_ACCEPT_ENCODING = "gzip, deflate"
+_CHUNK = 65536
+_TLS_MISMATCH_HINTS = (
+    "WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "HTTP_REQUEST",
+    "http request",
+    "PACKET_LENGTH_TOO_LONG",
+    "packet length too long",
+    "RECORD_LAYER_FAILURE",
+    "record layer failure",
+    "UNKNOWN_PROTOCOL",
+)
 
 
 @attrs.frozen(slots=True)
@@ -68,16 +120,21 @@ def user_agent(extra: str | None = None) -> str:
     return f"{agent} {extra}" if extra else agent
 
 
-def _mark(exc: APIConnectionError, *, sent: bool) -> APIConnectionError:
-    exc.request_sent = sent
-    return exc
+class _Connector(aiohttp.TCPConnector):
+    """A ``TCPConnector`` that records, per request, that its connection is open."""
+
+    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
+        connection = await super().connect(*args, **kwargs)
+        _connected.set(True)
+        return connection
 
 
 class AiohttpTransport:
     """An :class:`AsyncTransport` on one ``aiohttp.ClientSession``.
 
     The session is created lazily inside the running event loop, on the first request,
-    and closed by :meth:`aclose`.
+    and closed by :meth:`aclose` (from any event loop) or when the transport is
+    garbage-collected.
     """
 
     def __init__(self, config: ClientConfig) -> None:
@@ -90,12 +147,33 @@ class AiohttpTransport:
         self._last_timeout: Timeout | None = None
         self._last_client_timeout = aiohttp.ClientTimeout()
         self._max_bytes = config.limits.max_response_bytes
+        token = config.token.reveal()
+        self._token = token
+        register_secret(token)
+        self._unregister = weakref.finalize(self, unregister_secret, token)
         self._headers = {
-            "Authorization": RedactedHeader("Bearer " + config.token.reveal()),
+            "Authorization": RedactedHeader("Bearer " + token),
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": _ACCEPT_ENCODING,
             "User-Agent": user_agent(config.user_agent_extra),
         }
+        self._proxy: str | None = None
+        self._proxy_headers: dict[str, str] | None = None
+        self._request_headers: dict[str, str] | None = None
+        if config.proxy is not None:
+            self._proxy = config.proxy.url
+            # aiohttp builds the proxy's request (CONNECT) from the session's default
+            # headers and turns an Authorization among them into Proxy-Authorization:
+            # the API token would go to the proxy. So with a proxy the token is sent
+            # per request, never as a session default.
+            self._request_headers = {"Authorization": self._headers.pop("Authorization")}
+            if config.proxy.authorization is not None:
+                proxy_auth = RedactedHeader(config.proxy.authorization.reveal())
+                if config.base_url.startswith("https:"):
+                    self._proxy_headers = {"Proxy-Authorization": proxy_auth}
+                else:  # plain http: the request itself goes to the proxy
+                    self._request_headers["Proxy-Authorization"] = proxy_auth
         self._ssl: ssl.SSLContext | bool = True
         if config.ssl_context is not None:
             self._ssl = config.ssl_context
@@ -108,7 +186,8 @@ class AiohttpTransport:
             )
 
     def __repr__(self) -> str:
-        return f"AiohttpTransport(base_url={self._config.base_url!r})"
+        proxy = f", proxy={self._proxy!r}" if self._proxy else ""
+        return f"AiohttpTransport(base_url={self._config.base_url!r}{proxy})"
 
     def _forked_away(self) -> None:
         """In a forked child: set the parent's session aside, never use or close it.
@@ -128,13 +207,14 @@ class AiohttpTransport:
         if session is not None and not session.closed:
             if self._loop is not asyncio.get_running_loop():
                 raise ConfigurationError(
-                    "this client belongs to another event loop; create one client per loop"
+                    "this client belongs to another event loop; create one client per loop "
+                    "(closing it with aclose() works from any loop)"
                 )
             return session
         if self._closed:
             raise ConfigurationError("the client is closed")
         limits = self._config.limits
-        connector = aiohttp.TCPConnector(
+        connector = _Connector(
             limit=limits.max_connections,
             limit_per_host=limits.max_connections_per_host,
             keepalive_timeout=limits.keepalive_timeout,
@@ -145,14 +225,15 @@ class AiohttpTransport:
             connector=connector,
             headers=self._headers,
             trust_env=False,
-            auto_decompress=True,
+            # Decoding happens in _read, where the decoded size is counted against the cap.
+            auto_decompress=False,
             raise_for_status=False,
         )
         # aiohttp silently resends GET, PUT and DELETE once after a dropped connection.
         # Every attempt must go through the SDK's own retry policy instead: its budget
         # counts it, and a DELETE that acted before the drop then sees 404 as "deleted".
-        if hasattr(self._session, "_retry_connection"):
-            self._session._retry_connection = False
+        # (The import-time check above guarantees the attribute exists.)
+        self._session._retry_connection = False
         return self._session
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
@@ -180,25 +261,54 @@ class AiohttpTransport:
         """Send one request; map every aiohttp failure to a vpsorg error."""
         session = self._get_session()
         response: aiohttp.ClientResponse | None = None
+        _connected.set(False)
         try:
-            response = await session.request(
-                method,
-                url,
-                params=params,
-                data=body,
-                allow_redirects=False,
-                timeout=self._client_timeout(timeout),
-            )
+            if self._proxy is None:
+                response = await session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=self._client_timeout(timeout),
+                )
+            else:
+                response = await session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=self._client_timeout(timeout),
+                    headers=self._request_headers,
+                    proxy=self._proxy,
+                    proxy_headers=self._proxy_headers,
+                )
+            headers: Mapping[str, str] = response.headers
             length = response.content_length
-            if length is not None and length <= self._max_bytes:
+            if length is not None and length <= self._max_bytes and not _encoded(headers):
                 body = await response.read()  # the common case, without another coroutine
             else:
                 body = await self._read(response, method, url)
-            return Response(response.status, response.headers, body)
-        except (APIConnectionError, ResponseTooLargeError):
+            status = response.status
+            if "Deprecation" in headers or "Sunset" in headers:
+                _deprecation.notice(method, url, headers)
+            if not 200 <= status < 300:
+                # A server may echo the Authorization header back in an error.
+                body = redact_bytes(body)
+                headers = _redact_headers(headers)
+            return Response(status, headers, body)
+        except (APIConnectionError, APIResponseValidationError):
             raise
         except BaseException as exc:
-            mapped = _map_exception(exc, method, url, got_response=response is not None)
+            mapped = _map_exception(
+                exc,
+                method,
+                url,
+                connected=_connected.get(),
+                got_response=response is not None,
+                via_proxy=self._proxy,
+            )
             if mapped is None:
                 raise
             raise mapped from exc
@@ -207,10 +317,21 @@ class AiohttpTransport:
                 response.release()
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
-        """Read a body of unknown length, or refuse one known to be over the cap."""
+        """Read and decode a body, refusing it once its decoded size passes the cap."""
         limit = self._max_bytes
+        encoding = (response.headers.get("Content-Encoding") or "").strip().lower()
+        decoder = _decoder(encoding)
         length = response.content_length
-        if length is not None:
+        if decoder is None and encoding not in ("", "identity"):
+            response.close()
+            raise APIResponseValidationError(
+                f"unsupported Content-Encoding {encoding!r} (vpsorg asked for {_ACCEPT_ENCODING})",
+                status_code=response.status,
+                body=b"",
+                method=method,
+                url=url,
+            )
+        if decoder is None and length is not None:
             response.close()
             raise ResponseTooLargeError(
                 f"response of {length} bytes is larger than the {limit}-byte cap",
@@ -221,56 +342,330 @@ class AiohttpTransport:
             )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > limit:
-                response.close()
-                raise ResponseTooLargeError(
-                    f"response is larger than the {limit}-byte cap",
-                    status_code=response.status,
-                    body=b"".join(chunks)[:1024],
-                    method=method,
-                    url=url,
-                )
-            chunks.append(chunk)
+        try:
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                if decoder is None:
+                    size += len(chunk)
+                    if size > limit:
+                        self._too_large(response, chunks, method, url)
+                    chunks.append(chunk)
+                    continue
+                pending = chunk
+                while pending:
+                    # max_length bounds what one call inflates: a bomb is cut off after
+                    # at most one chunk past the cap, whatever its ratio.
+                    out = decoder.decompress(pending, _CHUNK)
+                    pending = decoder.unconsumed_tail
+                    if out:
+                        size += len(out)
+                        if size > limit:
+                            self._too_large(response, chunks, method, url)
+                        chunks.append(out)
+                    if decoder.eof and decoder.unused_data:
+                        # gzip allows several members one after the other.
+                        pending = decoder.unused_data + pending
+                        decoder = _decoder(encoding)
+                        assert decoder is not None
+                    elif not out and not pending:
+                        break
+            if decoder is not None:
+                tail = decoder.flush()
+                size += len(tail)
+                if size > limit:
+                    self._too_large(response, chunks, method, url)
+                chunks.append(tail)
+        except zlib.error as exc:
+            response.close()
+            raise APIResponseValidationError(
+                f"the {encoding}-encoded body is corrupt ({exc})",
+                status_code=response.status,
+                body=b"".join(chunks)[:1024],
+                method=method,
+                url=url,
+            ) from None
         return b"".join(chunks)
 
+    def _too_large(
+        self, response: aiohttp.ClientResponse, chunks: list[bytes], method: str, url: str
+    ) -> None:
+        response.close()
+        what = "decoded response" if response.headers.get("Content-Encoding") else "response"
+        raise ResponseTooLargeError(
+            f"{what} is larger than the {self._max_bytes}-byte cap",
+            status_code=response.status,
+            body=b"".join(chunks)[:1024],
+            method=method,
+            url=url,
+        )
+
     async def aclose(self) -> None:
-        """Close the session and its connector; safe to call twice."""
+        """Close the session and its connections; safe to call twice, from any loop.
+
+        From the loop that opened them, the session is closed gracefully. From another
+        loop, when the first one has ended (``asyncio.run`` called twice), aiohttp cannot
+        close them any more, so the sockets are closed here directly.
+        """
         self._closed = True
+        self._unregister()
         self._forked_away()
         session, self._session = self._session, None
-        if session is not None and not session.closed:
+        if session is None or session.closed:
+            return
+        loop, self._loop = self._loop, None
+        if loop is asyncio.get_running_loop():
             await session.close()
+            return
+        if loop is not None and loop.is_running() and not loop.is_closed():
+            # The first loop runs in another thread: close there, where aiohttp can.
+            future = asyncio.run_coroutine_threadsafe(session.close(), loop)
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(future), 5.0)
+                return
+            except (asyncio.TimeoutError, RuntimeError):
+                pass
+        _abandon(session)
+
+    def __del__(self) -> None:
+        self._forked_away()
+        session = self._session
+        if session is None or session.closed:
+            return
+        loop = self._loop
+        if loop is not None and loop.is_running() and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(_abandon, session)
+                return
+            except RuntimeError:  # the loop closed in between
+                pass
+        _abandon(session)
+
+
+def _encoded(headers: Mapping[str, str]) -> bool:
+    encoding = headers.get("Content-Encoding")
+    return encoding is not None and encoding.strip().lower() not in ("", "identity")
+
+
+def _decoder(encoding: str) -> Any:
+    """A zlib decompressor for a Content-Encoding, or None for identity/unsupported."""
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        # RFC 9110's "deflate" is zlib-wrapped; some servers send raw deflate: accept both.
+        return _DeflateDecoder()
+    return None
+
+
+class _DeflateDecoder:
+    """zlib-wrapped or raw deflate, chosen from the first byte."""
+
+    def __init__(self) -> None:
+        self._inner: Any = None
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if self._inner is None:
+            raw = bool(data) and (data[0] & 0x0F) != 8
+            self._inner = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        out: bytes = self._inner.decompress(data, max_length)
+        return out
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return b"" if self._inner is None else self._inner.unconsumed_tail
+
+    @property
+    def unused_data(self) -> bytes:
+        return b""  # one deflate stream only
+
+    @property
+    def eof(self) -> bool:
+        return self._inner is not None and bool(self._inner.eof)
+
+    def flush(self) -> bytes:
+        return b"" if self._inner is None else self._inner.flush()
+
+
+def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """The headers with the token scrubbed from every value (a copy only when needed)."""
+    if not any(redact(value) != value for value in headers.values()):
+        return headers
+    scrubbed: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        scrubbed.add(name, redact(value))
+    return CIMultiDictProxy(scrubbed)
+
+
+_abandon_lock = threading.Lock()
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Close a session's sockets without its event loop, silently.
+
+    aiohttp's own close needs the loop that opened the connections; when that loop has
+    ended it does nothing and the sockets leak until exit, with a ResourceWarning. Here
+    each transport's socket is closed directly and the session is marked closed.
+    """
+    connector = session.connector
+    if connector is None:
+        return
+    with _abandon_lock:
+        protocols: list[Any] = list(getattr(connector, "_acquired", ()))
+        for entries in list(getattr(connector, "_conns", {}).values()):
+            protocols.extend(entry[0] for entry in entries)
+        for protocol in protocols:
+            _close_transport(getattr(protocol, "transport", None))
+            # aiohttp's protocol may hold the transport too; forget it so nothing touches it.
+            with contextlib.suppress(AttributeError):
+                protocol.transport = None
+        for name in ("_acquired", "_conns"):
+            container = getattr(connector, name, None)
+            if container is not None:
+                container.clear()
+        connector._closed = True
+
+
+def _close_transport(transport: Any) -> None:
+    """Close an asyncio transport's socket now, even when its loop is closed."""
+    while transport is not None:
+        inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+        if inner is not None:  # an SSL transport over a socket transport
+            transport._closed = True  # its __del__ then stays quiet
+            transport = inner
+            continue
+        sock = getattr(transport, "_sock", None)
+        if sock is None:
+            with contextlib.suppress(Exception):  # best effort on an unknown transport type
+                transport.abort()
+            return
+        loop = getattr(transport, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            fd = getattr(transport, "_sock_fd", -1)
+            for remove in ("_remove_reader", "_remove_writer"):
+                with contextlib.suppress(Exception):  # not a selector loop, or removed
+                    getattr(loop, remove)(fd)
+        transport._closing = True
+        transport._sock = None
+        sock.close()
+        return
 
 
 def _map_exception(
-    exc: BaseException, method: str, url: str, *, got_response: bool
+    exc: BaseException,
+    method: str,
+    url: str,
+    *,
+    connected: bool,
+    got_response: bool,
+    via_proxy: str | None,
 ) -> APIConnectionError | None:
-    """The most specific vpsorg error for an aiohttp or OS failure (None: not ours)."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return _mark(
-            APITimeoutError(f"timed out connecting: {exc}", method=method, url=url), sent=False
-        )
+    """The most specific vpsorg error for an aiohttp or OS failure (None: not ours).
+
+    ``connected``: whether a connection was open for this request. A timeout before
+    that (while connecting, in the TLS handshake or the proxy tunnel) sent nothing.
+    """
+    error: APIConnectionError
+    if isinstance(exc, aiohttp.InvalidURL):
+        error = APIConnectionError(f"invalid URL: {_describe(exc)}", method=method, url=url)
+        error.request_sent, error.retryable = False, False
+        return error
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ClientHttpProxyError)):
+        error = _connect_error(exc, method, url, via_proxy)
+        error.request_sent = False
+        return error
     if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        if not connected:
+            where = f" to the proxy {via_proxy}" if via_proxy else ""
+            error = APITimeoutError(f"timed out connecting{where}", method=method, url=url)
+            error.request_sent = False
+            return error
         detail = "reading the response" if got_response else "waiting for the response"
-        return _mark(APITimeoutError(f"timed out {detail}", method=method, url=url), sent=True)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return _mark(
-            APIConnectionError(f"could not connect: {_describe(exc)}", method=method, url=url),
-            sent=False,
-        )
+        error = APITimeoutError(f"timed out {detail}", method=method, url=url)
+        error.request_sent = True
+        return error
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return _mark(
-            APIConnectionError("the server closed the connection", method=method, url=url),
-            sent=True,
+        error = APIConnectionError("the server closed the connection", method=method, url=url)
+    elif isinstance(exc, (aiohttp.ClientError, OSError, EOFError)):
+        error = APIConnectionError(f"connection failed: {_describe(exc)}", method=method, url=url)
+    else:
+        return None
+    error.request_sent = True
+    return error
+
+
+def _connect_error(
+    exc: BaseException, method: str, url: str, via_proxy: str | None
+) -> APIConnectionError:
+    """A readable error for a connection that could not be opened."""
+    host, port = _address(exc, url)
+    where = f"{host}:{port}"
+    os_error = getattr(exc, "os_error", None) or exc
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        reason = f"the proxy {via_proxy} refused the tunnel to {where}: HTTP {exc.status}"
+        if exc.status == 407:
+            reason += " (proxy authentication required or wrong credentials)"
+        error = APIConnectionError(reason, method=method, url=url)
+        error.retryable = exc.status not in (403, 407)
+        return error
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return APIConnectionError(
+            f"could not reach the proxy {via_proxy}: {_strerror(os_error)}", method=method, url=url
         )
-    if isinstance(exc, (aiohttp.ClientError, OSError, EOFError)):
-        return _mark(
-            APIConnectionError(f"connection failed: {_describe(exc)}", method=method, url=url),
-            sent=True,
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        info = getattr(exc, "certificate_error", os_error)
+        reason = getattr(info, "verify_message", None) or _strerror(info)
+        error = APIConnectionError(
+            f"TLS certificate verification failed for {where}: {reason}", method=method, url=url
         )
-    return None
+        error.retryable = False
+        return error
+    if isinstance(exc, ssl.SSLError) or isinstance(os_error, ssl.SSLError):
+        text = f"{os_error}"
+        if any(hint in text for hint in _TLS_MISMATCH_HINTS):
+            reason = (
+                f"{where} does not speak TLS (https://); is it a plain-HTTP port? "
+                "use http:// for it, or the port that serves https://"
+            )
+        else:
+            reason = f"the TLS handshake with {where} failed: {_strerror(os_error)}"
+        error = APIConnectionError(reason, method=method, url=url)
+        error.retryable = False
+        return error
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", ())
+    if (dns_error and isinstance(exc, dns_error)) or type(os_error).__name__ == "gaierror":
+        return APIConnectionError(
+            f"could not resolve the host name {host!r}: {_strerror(os_error)}",
+            method=method,
+            url=url,
+        )
+    if isinstance(os_error, ConnectionRefusedError):
+        reason = f"connection refused by {where}"
+    elif isinstance(os_error, TimeoutError):
+        reason = f"timed out connecting to {where}"
+    else:
+        reason = f"could not connect to {where}: {_strerror(os_error)}"
+    return APIConnectionError(reason, method=method, url=url)
+
+
+def _address(exc: BaseException, url: str) -> tuple[str, int | str]:
+    host = getattr(exc, "host", None)
+    port = getattr(exc, "port", None)
+    if host is None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            port = "?"
+    return str(host), port if port is not None else "?"
+
+
+def _strerror(exc: BaseException) -> str:
+    """The human part of an OS or SSL error ("Connection reset by peer")."""
+    text = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
+    if isinstance(text, str) and text:
+        return text
+    return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:
