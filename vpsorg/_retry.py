@@ -11,7 +11,6 @@ import email.utils
 import enum
 import math
 import random
-import threading
 import time
 from collections.abc import Callable
 
@@ -144,33 +143,32 @@ class RetryBudget:
     Each retry takes ``cost`` tokens from a bucket of ``capacity``; each success gives
     ``refund`` back. When the bucket is empty, failures are raised instead of retried, so
     a failing API never receives a multiple of the normal traffic (the idea of botocore's
-    retry quota). Thread-safe; no I/O.
+    retry quota). No I/O.
+
+    It takes no lock, and needs none: a client sends only from its own event loop (its
+    transport refuses any other), and the copies made by ``with_options`` share that
+    loop, so every read and write of a budget happens in one thread, between awaits.
     """
 
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._available = capacity
-        self._lock = threading.Lock()
+    __slots__ = ("available", "capacity")
 
-    @property
-    def available(self) -> int:
-        """Tokens left in the bucket."""
-        return self._available
+    def __init__(self, capacity: int) -> None:
+        #: The size of the bucket.
+        self.capacity = capacity
+        #: Tokens left in the bucket.
+        self.available = capacity
 
     def try_acquire(self, cost: int) -> bool:
         """Take ``cost`` tokens if there are enough; return whether a retry may go ahead."""
-        with self._lock:
-            if cost > self._available:
-                return False
-            self._available -= cost
-            return True
+        if cost > self.available:
+            return False
+        self.available -= cost
+        return True
 
     def refund(self, amount: int) -> None:
         """Give back ``amount`` tokens after a success, up to the capacity."""
-        if self._available >= self.capacity:
-            return
-        with self._lock:
-            self._available = min(self.capacity, self._available + amount)
+        available = self.available + amount
+        self.available = available if available < self.capacity else self.capacity
 
 
 class RateGate:
@@ -181,18 +179,23 @@ class RateGate:
     client, new or retrying, waits for it. Times are monotonic seconds; no I/O here.
     """
 
-    __slots__ = ("_until",)
+    __slots__ = ("until",)
 
     def __init__(self) -> None:
-        self._until = 0.0
+        #: When the gate opens (monotonic seconds); 0.0 once it is known to be open, so
+        #: the request pipeline can skip the clock when ``until`` is falsy.
+        self.until = 0.0
 
     def close_for(self, seconds: float, now: float) -> None:
         """Keep the gate closed until ``now + seconds`` (never shortens a closure)."""
         until = now + seconds
-        if until > self._until:
-            self._until = until
+        if until > self.until:
+            self.until = until
 
     def wait_time(self, now: float) -> float:
         """Seconds until the gate opens (0 when it is open)."""
-        remaining = self._until - now
-        return remaining if remaining > 0 else 0.0
+        remaining = self.until - now
+        if remaining > 0:
+            return remaining
+        self.until = 0.0
+        return 0.0

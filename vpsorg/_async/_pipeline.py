@@ -1,10 +1,15 @@
 """The request pipeline: one request in, a 2xx response or a vpsorg error out.
 
 A :class:`Pipeline` applies the retry rules of :mod:`vpsorg._retry`, the rate-limit gate,
-the retry budget, the timeouts and the deadline of the config, and turns error statuses
-into the exception tree. Resources are handed a pipeline; they never reach into the
-client. One pipeline per client and per ``with_options`` copy; copies share the
-transport (the connection pool), the gate and the budget.
+the retry budget, the per-attempt timeouts and the whole-call deadline, and turns error
+statuses into the exception tree. Resources are handed a pipeline; they never reach into
+the client. There is one pipeline per client and per ``with_options`` copy; the copies
+share the transport (the connection pool), the gate and the budgets.
+
+The common case is kept lean on purpose: a first attempt that succeeds, with no deadline,
+the gate open and debug logging off, runs one transport call and two comparisons. The
+retry machinery (:class:`_Call`: decisions, budget, sleeps, error building, logging) is
+entered only when that is not the case.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import anyio
 import attrs
 
 from .. import _json
@@ -29,7 +36,15 @@ from .._exceptions import (
     error_message,
     status_error_class,
 )
-from .._retry import Decision, Failure, RateGate, RetryBudget, decide, parse_retry_after
+from .._retry import (
+    IDEMPOTENT_METHODS,
+    Decision,
+    Failure,
+    RateGate,
+    RetryBudget,
+    decide,
+    parse_retry_after,
+)
 from ._decoding import decode_json
 from ._transport import AsyncTransport, Response
 
@@ -37,40 +52,71 @@ __all__ = ["Pipeline"]
 
 logger = logging.getLogger("vpsorg")
 
+_DEBUG = logging.DEBUG
 _SAFE_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "X-Request-ID", "Retry-After")
 _CHECK_HINT = {
     "POST": "check the server list (for a create) or the server's status before retrying",
 }
+_MAX_GATE_WAITS = 10
+_NOT_RETRYABLE = Decision(False, reason="not retryable")
+_BASE_URL_HINT = "is base_url right? it should end with /api/v1/"
+#: How long after the deadline the cancel scope fires. The attempt in flight is given the
+#: time left as its own timeout, so the transport times out first and says truthfully
+#: whether the request may have been sent; the scope is the backstop that bounds the call
+#: whatever happens (a pool wait, a read the transport's timeout does not cover).
+_DEADLINE_GRACE = 0.05
 
 
 class Pipeline:
-    """Sends requests for the resources of one client (private)."""
+    """Sends the requests of one client's resources (private).
+
+    Args:
+        config: the client's resolved settings.
+        transport: the transport every request goes through.
+        gate: the rate-limit gate to share (a new one by default).
+        budgets: the retry budgets to share, one per budget size (new ones by default).
+    """
 
     def __init__(
         self,
         config: ClientConfig,
         transport: AsyncTransport,
+        *,
         gate: RateGate | None = None,
-        budget: RetryBudget | None = None,
+        budgets: dict[int, RetryBudget] | None = None,
     ) -> None:
         self.config = config
         self.transport = transport
-        self.gate = gate or RateGate()
-        if budget is None and config.retry.budget is not None:
-            budget = RetryBudget(config.retry.budget)
+        self.gate = gate if gate is not None else RateGate()
+        self._budgets = budgets if budgets is not None else {}
+        policy = config.retry
+        self.policy = policy
+        budget = None
+        if policy.budget is not None:
+            budget = self._budgets.get(policy.budget)
+            if budget is None:
+                budget = self._budgets[policy.budget] = RetryBudget(policy.budget)
+        #: The retry budget of this pipeline: shared by every copy asking for its size.
         self.budget = budget
         self.base_url = config.base_url
+        self._timeout = config.timeout
+        self._deadline = config.timeout.deadline
+        self._refund = policy.success_refund
 
     def url(self, path: str) -> str:
-        """The absolute URL of ``path`` under the base URL."""
+        """The absolute URL of ``path`` (relative, no leading ``/``) under the base URL."""
         return self.base_url + path
 
     def with_config(self, config: ClientConfig) -> Pipeline:
-        """A pipeline with other settings sharing this one's transport, gate and budget."""
-        return Pipeline(config, self.transport, self.gate, self.budget)
+        """A pipeline with other settings, sharing this one's transport, gate and budgets.
+
+        A retry policy with the same budget size shares the budget; another size gets a
+        budget of its own, shared by every copy asking for that size.
+        """
+        return Pipeline(config, self.transport, gate=self.gate, budgets=self._budgets)
 
     async def aclose(self) -> None:
-        """Close the transport."""
+        """Close the transport (every connection)."""
         await self.transport.aclose()
 
     async def request(
@@ -87,131 +133,43 @@ class Pipeline:
         ``missing_ok_after_retry``: a 404 that follows an attempt whose outcome is unknown
         counts as success (a retried DELETE whose first attempt did delete).
         """
-        config = self.config
-        policy = config.retry
         body = None if json is None else _json.dumps(json)
-        loop_time = asyncio.get_running_loop().time
-        deadline = (
-            None if config.timeout.deadline is None else loop_time() + config.timeout.deadline
-        )
-        timeout = config.timeout
-        attempt = 0
-        ambiguous = False
-        while True:
-            attempt += 1
-            wait = self.gate.wait_time(loop_time())
-            if wait:
-                await self._sleep(wait, deadline, method, url)
-            if deadline is not None:
-                remaining = deadline - loop_time()
-                if remaining <= 0:
-                    raise APITimeoutError("the call's deadline passed", method=method, url=url)
-                if timeout.total is None or remaining < timeout.total:
-                    timeout = attrs.evolve(config.timeout, total=remaining)
-            started = time.perf_counter()
+        if self._deadline is None and not self.gate.until and not logger.isEnabledFor(_DEBUG):
             try:
                 response = await self.transport.request(
-                    method, url, params=params, body=body, timeout=timeout
+                    method, url, params=params, body=body, timeout=self._timeout
                 )
             except APIConnectionError as exc:
-                elapsed = time.perf_counter() - started
-                failure = _failure_of(exc)
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "%s %s -> %s after %.1f ms (attempt %d)",
-                        method,
-                        url,
-                        type(exc).__name__,
-                        elapsed * 1e3,
-                        attempt,
-                    )
-                decision = decide(policy, method=method, attempt=attempt, failure=failure)
-                if failure is not Failure.CONNECT:
-                    ambiguous = True
-                if await self._should_retry(decision, failure, deadline, exc, method, url):
-                    continue
-                if decision.reason == "outcome unknown":
-                    raise _outcome_unknown(method, url, exc, None) from exc
-                raise
-            status = response.status
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %d in %.1f ms (attempt %d)%s",
-                    method,
-                    url,
-                    status,
-                    (time.perf_counter() - started) * 1e3,
-                    attempt,
-                    _safe_headers(response.headers),
-                )
-            if 200 <= status < 300:
-                if self.budget is not None:
-                    self.budget.refund(policy.success_refund)
+                call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
+                return await call.recover(exc)
+            if 200 <= response.status < 300:
+                budget = self.budget
+                if budget is not None and budget.available < budget.capacity:
+                    budget.refund(self._refund)
                 return response
-            if status == 404 and missing_ok_after_retry and ambiguous:
-                return Response(204, response.headers, b"")
-            retry_after = None
-            if status in (429, 503):
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if status == 429 and retry_after is not None and retry_after <= policy.retry_after_cap:
-                self.gate.close_for(retry_after, loop_time())
-            decision = decide(
-                policy,
-                method=method,
-                attempt=attempt,
-                failure=Failure.STATUS,
-                status=status,
-                retry_after=retry_after,
-            )
-            if status >= 500:
-                ambiguous = True
-            error = self.status_error(response, method, url, retry_after)
-            if await self._should_retry(decision, Failure.STATUS, deadline, error, method, url):
-                continue
-            if decision.reason == "outcome unknown":
-                raise _outcome_unknown(method, url, error, status) from error
-            raise error
+            call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
+            return await call.recover(response)
+        call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
+        if self._deadline is None:
+            return await call.run()
+        return await call.run_within(self._deadline)
 
-    async def _should_retry(
+    async def request_json(
         self,
-        decision: Decision,
-        failure: Failure,
-        deadline: float | None,
-        error: BaseException,
         method: str,
         url: str,
-    ) -> bool:
-        if not decision.retry:
-            return False
-        loop_time = asyncio.get_running_loop().time
-        if deadline is not None and loop_time() + decision.delay >= deadline:
-            return False
-        budget = self.budget
-        if budget is not None:
-            policy = self.config.retry
-            cost = policy.timeout_retry_cost if failure is Failure.TIMEOUT else policy.retry_cost
-            if not budget.try_acquire(cost):
-                logger.warning("retry budget exhausted; not retrying %s %s", method, url)
-                return False
-        logger.info("retrying %s %s in %.2fs after %s", method, url, decision.delay, _short(error))
-        if decision.delay > 0:
-            await asyncio.sleep(decision.delay)
-        return True
-
-    async def _sleep(self, seconds: float, deadline: float | None, method: str, url: str) -> None:
-        if deadline is not None:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if seconds >= remaining:
-                raise APITimeoutError(
-                    f"the call's deadline passes before the rate limit lifts ({seconds:.1f}s)",
-                    method=method,
-                    url=url,
-                )
-        await asyncio.sleep(seconds)
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+    ) -> object:
+        """Send a request and decode its JSON body."""
+        response = await self.request(method, url, params=params, json=json)
+        return decode_json(response, method, url)
 
     def status_error(
         self, response: Response, method: str, url: str, retry_after: float | None
     ) -> APIStatusError:
+        """The :class:`~vpsorg.APIStatusError` subclass for an error response."""
         raw = response.body
         body: object = None
         if raw:
@@ -229,21 +187,247 @@ class Pipeline:
             "url": url,
         }
         message = error_message(body if not isinstance(body, str) else None, raw)
+        if status == 404 and self._is_collection(url):
+            message = f"{message} ({_BASE_URL_HINT})"
         if cls is RateLimitError:
             return RateLimitError(message, retry_after=retry_after, **kwargs)
         return cls(message, **kwargs)
 
-    async def request_json(
+    def _is_collection(self, url: str) -> bool:
+        """Whether ``url`` is a collection endpoint itself (``<base_url>servers/``)."""
+        if not url.startswith(self.base_url):
+            return False
+        rest = urlsplit(url[len(self.base_url) :])
+        path = rest.path
+        return not rest.query and path.endswith("/") and path.count("/") == 1 and len(path) > 1
+
+    async def _sleep(self, seconds: float, deadline: float | None, method: str, url: str) -> None:
+        """Wait for the rate-limit gate to open, unless the deadline passes first."""
+        if deadline is not None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if seconds >= remaining:
+                raise APITimeoutError(
+                    f"the call's deadline passes before the rate limit lifts ({seconds:.1f}s)",
+                    method=method,
+                    url=url,
+                )
+        await asyncio.sleep(seconds)
+
+
+class _Call:
+    """One request beyond the common case: its attempts, retries, waits and final error."""
+
+    __slots__ = (
+        "ambiguous",
+        "attempt",
+        "body",
+        "deadline",
+        "in_flight",
+        "method",
+        "missing_ok",
+        "params",
+        "pipeline",
+        "url",
+    )
+
+    def __init__(
         self,
+        pipeline: Pipeline,
         method: str,
         url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: object = None,
-    ) -> object:
-        """Send a request and decode its JSON body."""
-        response = await self.request(method, url, params=params, json=json)
-        return decode_json(response, method, url)
+        params: Mapping[str, str] | None,
+        body: bytes | None,
+        missing_ok: bool,
+        attempt: int,
+    ) -> None:
+        self.pipeline = pipeline
+        self.method = method
+        self.url = url
+        self.params = params
+        self.body = body
+        self.missing_ok = missing_ok
+        #: the number of attempts made so far.
+        self.attempt = attempt
+        #: whether an attempt may have acted on the server without an answer saying so.
+        self.ambiguous = False
+        #: whether an attempt is between the transport's call and its answer.
+        self.in_flight = False
+        #: the loop time the call must end by, or None.
+        self.deadline: float | None = None
+
+    async def run_within(self, seconds: float) -> Response:
+        """Run the call inside a cancel scope that ends it at the deadline."""
+        self.deadline = asyncio.get_running_loop().time() + seconds
+        with anyio.CancelScope(deadline=self.deadline + _DEADLINE_GRACE):
+            return await self.run()
+        # Only reached when the scope cancelled the call: an outer cancellation is not
+        # swallowed by the scope, it propagates as CancelledError.
+        raise self._deadline_error(seconds)
+
+    async def run(self) -> Response:
+        """Make attempts until one succeeds or the error is final."""
+        outcome = await self._attempt()
+        if type(outcome) is Response and 200 <= outcome.status < 300:
+            self._succeeded()
+            return outcome
+        return await self.recover(outcome)
+
+    async def recover(self, outcome: Response | APIConnectionError) -> Response:
+        """Go on from a failed attempt: retry while the rules allow, else raise."""
+        for _ in range(self.pipeline.policy.max_attempts + 1):  # bounded; decide() stops first
+            done = await self._after_failure(outcome)
+            if done is not None:
+                return done
+            outcome = await self._attempt()
+            if type(outcome) is Response and 200 <= outcome.status < 300:
+                self._succeeded()
+                return outcome
+        raise AssertionError("unreachable: decide() bounds the attempts")  # pragma: no cover
+
+    def _succeeded(self) -> None:
+        budget = self.pipeline.budget
+        if budget is not None:
+            budget.refund(self.pipeline.policy.success_refund)
+
+    async def _attempt(self) -> Response | APIConnectionError:
+        pipeline = self.pipeline
+        method, url = self.method, self.url
+        self.attempt += 1
+        loop_time = asyncio.get_running_loop().time
+        deadline = self.deadline
+        gate = pipeline.gate
+        for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
+            wait = gate.wait_time(loop_time())  # also marks the gate open once it is
+            if not wait:
+                break
+            await pipeline._sleep(wait, deadline, method, url)
+        timeout = pipeline._timeout
+        if deadline is not None:
+            remaining = deadline - loop_time()
+            if remaining <= 0:
+                raise APITimeoutError("the call's deadline passed", method=method, url=url)
+            if timeout.total is None or remaining < timeout.total:
+                timeout = attrs.evolve(timeout, total=remaining)
+        debug = logger.isEnabledFor(_DEBUG)
+        started = time.perf_counter()
+        self.in_flight = True
+        try:
+            response = await pipeline.transport.request(
+                method, url, params=self.params, body=self.body, timeout=timeout
+            )
+        except APIConnectionError as exc:
+            self.in_flight = False
+            if debug:
+                logger.debug(
+                    "%s %s -> %s after %.1f ms (attempt %d)",
+                    method,
+                    url,
+                    type(exc).__name__,
+                    (time.perf_counter() - started) * 1e3,
+                    self.attempt,
+                )
+            return exc
+        self.in_flight = False
+        if debug:
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d)%s",
+                method,
+                url,
+                response.status,
+                (time.perf_counter() - started) * 1e3,
+                self.attempt,
+                _safe_headers(response.headers),
+            )
+        return response
+
+    async def _after_failure(self, outcome: Response | APIConnectionError) -> Response | None:
+        """Sleep and return None to retry, return a response that counts, or raise."""
+        pipeline = self.pipeline
+        policy = pipeline.policy
+        method, url = self.method, self.url
+        if isinstance(outcome, APIConnectionError):
+            failure = _failure_of(outcome)
+            decision = decide(policy, method=method, attempt=self.attempt, failure=failure)
+            if decision.retry and not getattr(outcome, "retryable", True):
+                # A TLS or protocol mismatch, a failed certificate check: trying again
+                # cannot help (the transport sets ``retryable``).
+                decision = _NOT_RETRYABLE
+            if failure is not Failure.CONNECT:
+                self.ambiguous = True
+            if await self._should_retry(decision, failure, outcome):
+                return None
+            if decision.reason == "outcome unknown":
+                raise _outcome_unknown(method, url, outcome, None) from outcome
+            if self.attempt > 1:
+                _add_attempts(outcome, self.attempt)
+            raise outcome
+        status = outcome.status
+        if status == 404 and self.missing_ok and self.ambiguous:
+            return Response(204, outcome.headers, b"")
+        retry_after = None
+        if status in (429, 503):
+            retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
+        loop_time = asyncio.get_running_loop().time
+        if status == 429 and retry_after is not None and retry_after <= policy.retry_after_cap:
+            pipeline.gate.close_for(retry_after, loop_time())
+        decision = decide(
+            policy,
+            method=method,
+            attempt=self.attempt,
+            failure=Failure.STATUS,
+            status=status,
+            retry_after=retry_after,
+        )
+        if status >= 500:
+            self.ambiguous = True
+        error = pipeline.status_error(outcome, method, url, retry_after)
+        if await self._should_retry(decision, Failure.STATUS, error):
+            return None
+        if decision.reason == "outcome unknown":
+            raise _outcome_unknown(method, url, error, status) from error
+        raise error
+
+    async def _should_retry(
+        self, decision: Decision, failure: Failure, error: BaseException
+    ) -> bool:
+        if not decision.retry:
+            return False
+        deadline = self.deadline
+        if deadline is not None and asyncio.get_running_loop().time() + decision.delay >= deadline:
+            return False
+        pipeline = self.pipeline
+        budget = pipeline.budget
+        if budget is not None:
+            policy = pipeline.policy
+            cost = policy.timeout_retry_cost if failure is Failure.TIMEOUT else policy.retry_cost
+            if not budget.try_acquire(cost):
+                logger.warning("retry budget exhausted; not retrying %s %s", self.method, self.url)
+                return False
+        logger.info(
+            "retrying %s %s in %.2fs after %s",
+            self.method,
+            self.url,
+            decision.delay,
+            _short(error),
+        )
+        if decision.delay > 0:
+            await asyncio.sleep(decision.delay)
+        return True
+
+    def _deadline_error(self, seconds: float) -> APIConnectionError:
+        method, url = self.method, self.url
+        error = APITimeoutError(
+            f"the call's deadline ({seconds:g}s) passed"
+            + (f" after {self.attempt} attempts" if self.attempt > 1 else ""),
+            method=method,
+            url=url,
+        )
+        if not self.in_flight:
+            return error
+        if method.upper() not in IDEMPOTENT_METHODS:
+            error.request_sent = True
+            return _outcome_unknown(method, url, error, None)
+        return error
 
 
 def _failure_of(exc: APIConnectionError) -> Failure:
@@ -252,6 +436,16 @@ def _failure_of(exc: APIConnectionError) -> Failure:
     if isinstance(exc, APITimeoutError):
         return Failure.TIMEOUT
     return Failure.SENT
+
+
+def _add_attempts(error: APIConnectionError, attempts: int) -> None:
+    """Say in ``error``'s message how many attempts were made ("... after 4 attempts").
+
+    The message is ``"<method> <url>: <reason>"``; its ``reason`` attribute stays the
+    plain reason of the last attempt.
+    """
+    if error.args and isinstance(error.args[0], str):
+        error.args = (f"{error.args[0]} after {attempts} attempts", *error.args[1:])
 
 
 def _outcome_unknown(

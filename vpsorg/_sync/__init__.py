@@ -3,7 +3,7 @@
 # CI fails when this file differs from what the generator writes.
 """The blocking client, generated from :mod:`vpsorg._async`.
 
-See :mod:`vpsorg._blocking` for how it runs.
+See :mod:`vpsorg._blocking` and :mod:`vpsorg._runtime` for how it runs.
 """
 
 from .._blocking import ServerIterator
