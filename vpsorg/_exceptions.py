@@ -184,6 +184,11 @@ class VPSOrgError(Exception):
     ``[REDACTED]`` when a server echoes it.
     """
 
+    #: The server a ``create(..., wait=True)`` made before the wait that followed it
+    #: failed (the error is what the wait raised); ``None`` on every other error. See
+    #: "Waiting for states" in the docs for how to recover.
+    created_server: Server | None = None
+
     def __init__(self, *args: object) -> None:
         if _secret_forms:
             args = tuple(redact(a) if isinstance(a, str) else a for a in args)

@@ -406,8 +406,13 @@ class LoopThread:
     def _wait(self, call: _Call) -> Any:
         try:
             call.done.acquire()
-        except BaseException:
+        except BaseException as interrupt:
             self._abandon(call)
+            # A create(..., wait=True) cut short records the server it made on its
+            # cancellation; the interrupt carries it to the caller (docs/waiting.md).
+            created = getattr(call.error, "created_server", None)
+            if created is not None:
+                interrupt.created_server = created  # type: ignore[attr-defined]
             raise
         finally:
             self._calls.discard(call)
