@@ -76,3 +76,28 @@ def verifytypes(session: nox.Session) -> None:
     prefix = str(session.run("python", "-c", "import sys; print(sys.prefix)", silent=True))
     command = ["python", "-m", "pyright", "--verifytypes", "vpsorg", "--ignoreexternal"]
     session.run(*command, env={"VIRTUAL_ENV": prefix.strip()})
+
+
+@nox.session(python=PYTHON[0])
+def tests_lowest(session: nox.Session) -> None:
+    """Run the suite on the lowest version of every dependency pyproject.toml declares.
+
+    Each ``name>=floor`` of ``[project] dependencies`` becomes ``name==floor`` in a
+    constraints file, so a floor that is too low (an API the code uses that the floor
+    lacks) fails here instead of on a user's machine. The test tools are not pinned.
+    """
+    import pathlib
+    import re
+    import tomllib
+
+    project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
+    pins = []
+    for requirement in project["dependencies"]:
+        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*>=\s*([^,;\s]+)", requirement)
+        if match:
+            pins.append(f"{match.group(1)}=={match.group(2)}")
+    constraints = pathlib.Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    session.log("pinned: " + ", ".join(pins))
+    session.install("-c", str(constraints), "-e", ".[test]")
+    session.run("python", "-m", "pytest", "-p", "no:randomly", *session.posargs)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import types
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,26 +227,58 @@ async def test_cancelling_a_bulk_call_leaves_no_task_and_no_connection(sim: Any)
     def on_progress(_: vpsorg.BulkProgress) -> None:
         started.set()
 
-    task = asyncio.create_task(
-        client.servers.get_many([12345] * 200, concurrency=50, progress=on_progress)
-    )
-    for _ in range(200):  # let the workers send their requests, bounded
-        await asyncio.sleep(0.005)
-        if sim.request_count >= 50:
-            break
-    assert sim.request_count >= 1
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert not started.is_set()
-    ours = [t for t in asyncio.all_tasks() if _is_vpsorg_task(t)]
-    assert ours == []
-    await client.aclose()
+    try:
+        task = asyncio.create_task(
+            client.servers.get_many([12345] * 200, concurrency=50, progress=on_progress)
+        )
+        for _ in range(200):  # let the workers send their requests, bounded
+            await asyncio.sleep(0.005)
+            if sim.request_count >= 50:
+                break
+        assert sim.request_count >= 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not started.is_set()
+        ours = [t for t in asyncio.all_tasks() if _is_vpsorg_task(t)]
+        assert ours == []
+    finally:
+        await client.aclose()
     assert client_sockets_to(sim.port) == 0
 
 
+_PACKAGE = Path(vpsorg.__file__).resolve().parent
+_SIMULATOR = _PACKAGE / "simulator"
+
+
 def _is_vpsorg_task(task: asyncio.Task[Any]) -> bool:
+    """A task running the SDK's own code (not the simulator's, not a dependency's, even
+    when the repository is cloned into a folder named ``vpsorg`` with a ``.venv`` in it)."""
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", "")
-    module = getattr(getattr(coro, "cr_code", None), "co_filename", "")
-    return "run_bulk" in name or ("vpsorg" in module and "simulator" not in module)
+    filename = getattr(getattr(coro, "cr_code", None), "co_filename", "")
+    if "run_bulk" in name:
+        return True
+    if not filename:
+        return False
+    path = Path(filename).resolve()
+    return path.is_relative_to(_PACKAGE) and not path.is_relative_to(_SIMULATOR)
+
+
+def test_the_leftover_task_check_matches_the_package_directory_only(tmp_path: Path) -> None:
+    """Regression: a handler under <clone named vpsorg>/.venv/ is not the SDK's."""
+
+    async def handler() -> None:
+        pass
+
+    clone = tmp_path / "vpsorg" / ".venv" / "lib" / "aiohttp" / "web_protocol.py"
+    code = handler.__code__.replace(co_filename=str(clone))
+    loop = asyncio.new_event_loop()
+    try:
+        foreign = loop.create_task(types.FunctionType(code, {})())
+        own: asyncio.Task[Any] = loop.create_task(vpsorg.fleet.map(asyncio.sleep, []))
+        assert not _is_vpsorg_task(foreign)
+        assert _is_vpsorg_task(own)
+        loop.run_until_complete(asyncio.gather(foreign, own))
+    finally:
+        loop.close()
