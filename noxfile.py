@@ -88,7 +88,11 @@ def tests_lowest(session: nox.Session) -> None:
     """
     import pathlib
     import re
-    import tomllib
+
+    try:
+        import tomllib
+    except ImportError:  # nox itself running on Python 3.10
+        import tomli as tomllib
 
     project = tomllib.loads(pathlib.Path("pyproject.toml").read_text())["project"]
     pins = []
