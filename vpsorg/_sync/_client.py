@@ -44,6 +44,11 @@ class Client(BlockingClient):
         ssl_context: a custom ``ssl.SSLContext`` (a private CA, client certificates).
         allow_insecure_http: allow ``http://`` to a host that is not loopback; without
             it, the token is never sent in clear text.
+        proxy: an HTTP proxy URL, ``http://[user:password@]host:port``; https:// APIs
+            go through it in a ``CONNECT`` tunnel. The credentials are sent as
+            ``Proxy-Authorization`` and never appear in a repr, log line or error.
+        proxy_from_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/
+            ``ALL_PROXY``, honouring ``NO_PROXY`` (off by default; ``proxy=`` wins).
 
     Raises:
         ConfigurationError: no token, or an unusable base URL or setting.
@@ -79,6 +84,8 @@ class Client(BlockingClient):
         verify_ssl: bool = True,
         ssl_context: ssl.SSLContext | None = None,
         allow_insecure_http: bool = False,
+        proxy: str | None = None,
+        proxy_from_env: bool = False,
     ) -> None:
         self._start(
             AsyncClient(
@@ -91,6 +98,8 @@ class Client(BlockingClient):
                 verify_ssl=verify_ssl,
                 ssl_context=ssl_context,
                 allow_insecure_http=allow_insecure_http,
+                proxy=proxy,
+                proxy_from_env=proxy_from_env,
             )
         )
 
