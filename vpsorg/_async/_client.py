@@ -119,12 +119,14 @@ class AsyncClient:
     ) -> Self:
         """A copy of this client with other timeouts or retry policy, for some calls.
 
-        The copy shares the connection pool, the rate-limit gate and the retry budget, so
-        it costs nothing to make per call::
+        The copy shares the connection pool and the rate-limit gate, so it costs nothing
+        to make per call::
 
             server = await client.with_options(timeout=5).servers.get(12345)
 
-        Closing the copy does nothing; close the original.
+        It shares the retry budget too, unless its policy asks for a budget of another
+        size (``RetryPolicy(budget=...)``): that size gets a budget of its own, shared by
+        every copy asking for it. Closing the copy does nothing; close the original.
         """
         changes: dict[str, Any] = {"timeout": coerce_timeout(timeout, self._config.timeout)}
         if retry is not None:

@@ -126,12 +126,14 @@ class Client(BlockingClient):
     ) -> Self:
         """A copy of this client with other timeouts or retry policy, for some calls.
 
-        The copy shares the connection pool, the rate-limit gate and the retry budget, so
-        it costs nothing to make per call::
+        The copy shares the connection pool and the rate-limit gate, so it costs nothing
+        to make per call::
 
             server = client.with_options(timeout=5).servers.get(12345)
 
-        Closing the copy does nothing; close the original.
+        It shares the retry budget too, unless its policy asks for a budget of another
+        size (``RetryPolicy(budget=...)``): that size gets a budget of its own, shared by
+        every copy asking for it. Closing the copy does nothing; close the original.
         """
         return self._copy(self._async.with_options(timeout=timeout, retry=retry))
 
