@@ -84,12 +84,19 @@ def structure_json(raw: bytes, cls: type[T]) -> T:
     try:
         return _decoder(cls).decode(raw)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
-        data = msgspec.json.decode(raw)
+        data = _parse(raw)  # the type was wrong before the end: is the rest JSON at all?
         if type(data) is not dict:
             raise DecodeError(
                 f"{cls.__name__}: expected a JSON object, got {_json_type(data)}"
             ) from None
         raise _explain(data, cls, cls.__name__, exc) from None
+    except msgspec.DecodeError:
+        raise NotJSONError("not valid JSON") from None
+
+
+def _parse(raw: bytes) -> object:
+    try:
+        return msgspec.json.decode(raw)
     except msgspec.DecodeError:
         raise NotJSONError("not valid JSON") from None
 
@@ -127,7 +134,7 @@ def structure_page(
     try:
         page = _decoder(Page[item_type] | list[item_type]).decode(raw)  # type: ignore[valid-type]
     except msgspec.ValidationError as exc:
-        raise _explain_page(msgspec.json.decode(raw), item_type, exc) from None
+        raise _explain_page(_parse(raw), item_type, exc) from None
     except msgspec.DecodeError:
         raise NotJSONError("not valid JSON") from None
     if type(page) is list:

@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 #: What ``create_many`` accepts for each server: a ServerSpec or a mapping of its fields.
 SpecLike = ServerSpec | Mapping[str, Any]
+#: The spec type of one ``create_many`` call, kept in its outcomes' ``item``.
+SpecT = TypeVar("SpecT", bound=SpecLike)
 
 #: The fields of a ServerSpec (the parameters of ``create``), and those without a default.
 _SPEC_FIELDS = tuple(field.name for field in attrs.fields(ServerSpec))
@@ -313,11 +315,11 @@ class AsyncServers:
 
     async def create_many(
         self,
-        specs: Iterable[SpecLike],
+        specs: Iterable[SpecT],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
-    ) -> BulkResult[SpecLike, Server]:
+    ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever

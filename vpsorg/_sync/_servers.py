@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .._async._fleet import DEFAULT_CONCURRENCY, ProgressCallback
-from .._async._servers import _WAIT_FIRST_INTERVAL, _WAIT_MAX_INTERVAL, AsyncServers, SpecLike
+from .._async._servers import _WAIT_FIRST_INTERVAL, _WAIT_MAX_INTERVAL, AsyncServers, SpecT
 from .._blocking import BlockingResource, ServerIterator
 from ..models import ActionResult, BulkResult, Server
 
@@ -250,11 +250,11 @@ class Servers(BlockingResource[AsyncServers]):
 
     def create_many(
         self,
-        specs: Iterable[SpecLike],
+        specs: Iterable[SpecT],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
-    ) -> BulkResult[SpecLike, Server]:
+    ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever
