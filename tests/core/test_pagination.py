@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aioresponses import aioresponses
 
 import vpsorg
 from tests.conftest import BASE, SUMMARY_12345, requests_of, sample
+from vpsorg.simulator import Simulator
 
 SERVERS = BASE + "servers/"
 
@@ -125,3 +128,82 @@ async def test_page_size_is_sent_when_asked(
     assert await client.servers.list(page_size=50) == []
     with pytest.raises(vpsorg.InvalidInputError):
         client.servers.list(page_size=0)
+
+
+# ---------------------------------------------------------------------- next links, both clients
+
+
+def _list_ids(kind: str, sim: Simulator) -> list[int]:
+    if kind == "blocking":
+        with vpsorg.Client(token=sim.token, base_url=sim.base_url) as api:
+            return [server.id for server in api.servers.list()]
+
+    async def run() -> list[int]:
+        async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url) as client:
+            return [server.id async for server in client.servers.list()]
+
+    return asyncio.run(run())
+
+
+def _first_page(sim: Simulator, next_link: str) -> None:
+    body = {"count": 99, "next": next_link, "previous": None, "results": [SUMMARY_12345]}
+    sim.script(path="/api/v1/servers/", method="GET", status=200, body=body)
+
+
+@pytest.mark.parametrize("kind", ["async", "blocking"])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:99999/api/v1/servers/?page=2",
+        "http://127.0.0.1:abc/api/v1/servers/?page=2",
+        "http://[::1/api/v1/servers/?page=2",
+        "http://[::1]x/api/v1/servers/?page=2",
+    ],
+)
+def test_an_unparseable_next_link_is_a_validation_error(
+    vpsorg_simulator: Simulator, kind: str, link: str
+) -> None:
+    _first_page(vpsorg_simulator, link)
+    with pytest.raises(vpsorg.APIResponseValidationError, match="not a valid URL"):
+        _list_ids(kind, vpsorg_simulator)
+    assert vpsorg_simulator.request_count == 1
+
+
+@pytest.mark.parametrize("kind", ["async", "blocking"])
+@pytest.mark.parametrize(
+    "link", ["?page=2&page_size=1", "/api/v1/servers/?page=2&page_size=1", "./?page=2&page_size=1"]
+)
+def test_a_relative_next_link_is_resolved_against_the_page_url(
+    vpsorg_simulator: Simulator, kind: str, link: str
+) -> None:
+    _first_page(vpsorg_simulator, link)
+    ids = _list_ids(kind, vpsorg_simulator)
+    # The scripted first page, then the simulator's own pages of one from page 2 on.
+    assert ids[:2] == [12345, 12346]
+    assert len(ids) == len(vpsorg_simulator.servers())
+
+
+@pytest.mark.parametrize("kind", ["async", "blocking"])
+@pytest.mark.parametrize(
+    "link", ["//evil.example/api/v1/servers/?page=2", "https://127.0.0.1/api/v1/servers/?page=2"]
+)
+def test_a_relative_next_link_to_another_origin_is_refused(
+    vpsorg_simulator: Simulator, kind: str, link: str
+) -> None:
+    _first_page(vpsorg_simulator, link)
+    with pytest.raises(vpsorg.APIResponseValidationError, match="another origin"):
+        _list_ids(kind, vpsorg_simulator)
+    assert vpsorg_simulator.request_count == 1
+
+
+async def test_a_bad_item_names_the_field_the_status_and_the_url(
+    client: vpsorg.AsyncClient, mocked: aioresponses
+) -> None:
+    bad = sample(SUMMARY_12345, status=7)
+    mocked.get(SERVERS, payload={"count": 2, "results": [SUMMARY_12345, bad]})
+    with pytest.raises(vpsorg.APIResponseValidationError) as info:
+        await client.servers.list()
+    error = info.value
+    assert "results[1].status" in str(error)
+    assert error.status_code == 200
+    assert error.url == SERVERS

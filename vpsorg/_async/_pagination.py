@@ -16,22 +16,15 @@ Each refusal is an :class:`~vpsorg.APIResponseValidationError`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Mapping, Sequence
+import ipaddress
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-from .. import _json
 from .._config import url_origin
-from .._converter import DecodeError, structure_many
+from .._converter import DecodeError, structure_page
 from .._exceptions import APIResponseValidationError
 from ..models import Server, ServerPage
-
-_FastPage = Callable[[bytes, type[Any]], tuple[int | None, str | None, str | None, list[Any]]]
-_structure_page_fast: _FastPage | None
-try:  # one-pass decoding, where the converter offers it
-    from .._converter import structure_page as _structure_page_fast
-except ImportError:  # pragma: no cover - the parse-then-walk path below
-    _structure_page_fast = None
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -179,6 +172,7 @@ def _follow(
         return None
     try:
         target = urljoin(url, link)
+        _check_host(target)
         target_origin = url_origin(target)
     except ValueError as exc:
         raise _bad_page(
@@ -197,49 +191,26 @@ def _follow(
     return target
 
 
+def _check_host(url: str) -> None:
+    """Raise ValueError for a bracketed host that is not an IPv6 address followed by
+    nothing or a port (``urlsplit`` lets ``[::1]x`` through on some Pythons)."""
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    if host.startswith("["):
+        inside, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"broken IPv6 host {host!r}")
+        ipaddress.IPv6Address(inside.partition("%")[0])
+
+
 def _structure_page(
     response: Response, url: str, item_type: type[T]
 ) -> tuple[int | None, str | None, str | None, list[T]]:
-    """(count, next, previous, results) of a list response, or APIResponseValidationError."""
-    raw = response.body
-    if _structure_page_fast is not None:
-        try:
-            return _structure_page_fast(raw, item_type)
-        except DecodeError as exc:
-            raise _bad_page(str(exc), url, raw, response.status) from None
-    return _parse_then_walk(response, url, item_type)
-
-
-def _parse_then_walk(
-    response: Response, url: str, item_type: type[T]
-) -> tuple[int | None, str | None, str | None, list[T]]:
-    raw = response.body
-    status = response.status
+    """(count, next, previous, results) of a list response, decoded from its bytes in one
+    pass, or :class:`~vpsorg.APIResponseValidationError` naming the problem."""
     try:
-        data = _json.loads(raw)
-    except _json.JSONDecodeError:
-        raise _bad_page("the list response is not valid JSON", url, raw, status) from None
-    if type(data) is list:  # a server that does not paginate at all
-        results_raw: object = data
-        count = next_url = previous = None
-    elif type(data) is dict:
-        if "results" not in data:
-            raise _bad_page("the list response has no 'results'", url, raw, status)
-        results_raw = data["results"]
-        count, next_url, previous = data.get("count"), data.get("next"), data.get("previous")
-        if count is not None and type(count) is not int:
-            raise _bad_page("'count' is not an integer", url, raw, status)
-        for name, value in (("next", next_url), ("previous", previous)):
-            if value is not None and type(value) is not str:
-                raise _bad_page(f"{name!r} is not a URL string", url, raw, status)
-    else:
-        raise _bad_page("the list response is not a JSON object", url, raw, status)
-    try:
-        results = structure_many(results_raw, item_type)
+        return structure_page(response.body, item_type)
     except DecodeError as exc:
-        what = item_type.__name__.lower()
-        raise _bad_page(f"bad {what} in 'results': {exc}", url, raw, status) from None
-    return count, next_url or None, previous or None, results
+        raise _bad_page(str(exc), url, response.body, response.status) from None
 
 
 def _bad_page(
