@@ -34,12 +34,6 @@ EXPECTED_TO_FAIL: list[tuple[str, str, str]] = [
         "(or the attribute a narrower type)",
     ),
     (
-        "docs/bulk.md",
-        'spec["name"]',
-        "create_many's outcomes type their item as ServerSpec | Mapping, so a dict spec "
-        "cannot be indexed without a cast (issue 15 item 3)",
-    ),
-    (
         "docs/async-client.md",
         "server.resource_usage.cpu_percent",
         "Server.resource_usage is typed ResourceUsage | None; the example needs a guard",
