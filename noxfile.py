@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "generate_check", "tests"]
 nox.options.reuse_existing_virtualenvs = True
+# A Python that is not installed is skipped with a line saying so, not an error.
+nox.options.error_on_missing_interpreters = False
 
+#: Every supported Python; the classifiers in pyproject.toml list exactly these.
 PYTHON = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _pyenv_interpreters() -> None:
+    """Let nox find pyenv's interpreters (``python3.10`` ...) without pyenv's shims.
+
+    pyenv's shims run only the versions ``pyenv global``/``local`` selects; the binaries
+    live in ``$PYENV_ROOT/versions/<version>/bin``. A ``.nox/_pythons`` directory of
+    links named ``python3.X`` (nothing else, so ``python`` itself still resolves as
+    before) goes first on PATH, one link per supported minor, to its newest installed
+    patch release.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    links = Path(__file__).resolve().parent / ".nox" / "_pythons"
+    for minor in PYTHON:
+        candidates = sorted(
+            (p for p in versions.glob(f"{minor}.*") if (p / "bin" / f"python{minor}").exists()),
+            key=lambda p: tuple(int(x) if x.isdigit() else 0 for x in p.name.split(".")),
+        )
+        if not candidates:
+            continue
+        links.mkdir(parents=True, exist_ok=True)
+        # Made aside and renamed over the old one: two nox runs at once both succeed.
+        temporary = links / f".python{minor}.{os.getpid()}"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(candidates[-1] / "bin" / f"python{minor}")
+        os.replace(temporary, links / f"python{minor}")
+    if links.is_dir():
+        os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
+
+
+_pyenv_interpreters()
 
 
 @nox.session(python=False)
@@ -18,7 +55,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests_matrix(session: nox.Session) -> None:
-    """Run the test suite on every supported Python that is installed."""
+    """Run the test suite on every supported Python that is installed (pyenv's too).
+
+    ``nox -s tests_matrix-3.10`` runs one; arguments after ``--`` go to pytest, e.g.
+    ``nox -s tests_matrix -- -n 2 -x``.
+    """
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", *session.posargs)
 
