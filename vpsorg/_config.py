@@ -114,7 +114,8 @@ class RetryPolicy:
     Idempotent requests (GET, PUT, PATCH, DELETE) are retried on connection errors,
     timeouts and the statuses in ``retry_statuses``. A POST (create, start, stop, reboot)
     is retried only when the server provably did not act on it: a 429, or a connection
-    that could not be opened. 400, 401, 402 and 404 are never retried.
+    that could not be opened. 400, 401, 402, 403, 404, 405, 409 and 422 are never
+    retried, even when listed in ``retry_statuses``.
 
     Attributes:
         max_attempts: attempts in all, the first included (1 disables retries).
@@ -124,7 +125,8 @@ class RetryPolicy:
             :class:`~vpsorg.RateLimitError` at once with ``retry_after`` set.
         retry_statuses: the statuses that are retried for idempotent requests.
         budget: the size of the client's retry budget (see :class:`RetryBudget`); ``None``
-            disables the budget.
+            disables the budget. A ``with_options`` copy whose policy names another size
+            gets a budget of that size of its own.
         retry_cost: budget tokens one retry takes (``timeout_retry_cost`` after a timeout).
         success_refund: budget tokens a success gives back.
     """
@@ -201,11 +203,6 @@ class ClientConfig:
     ssl_context: ssl.SSLContext | None
     allow_insecure_http: bool
     proxy: Proxy | None = None
-
-    @property
-    def origin(self) -> tuple[str, str, int | None]:
-        """(scheme, host, port) of the base URL: the only place the token may go."""
-        return url_origin(self.base_url)
 
 
 def url_origin(url: str) -> tuple[str, str, int | None]:

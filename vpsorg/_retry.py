@@ -20,6 +20,7 @@ from ._config import RetryPolicy
 
 __all__ = [
     "IDEMPOTENT_METHODS",
+    "NEVER_RETRIED_STATUSES",
     "Decision",
     "Failure",
     "RateGate",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import time
 
 import pytest
@@ -11,7 +12,15 @@ from aioresponses import aioresponses
 
 import vpsorg
 from tests.conftest import BASE, CREATED_12347, DETAIL_12345, FAST_RETRY, TOKEN, requests_of
-from vpsorg._retry import Failure, RateGate, RetryBudget, backoff_delay, decide, parse_retry_after
+from vpsorg._retry import (
+    NEVER_RETRIED_STATUSES,
+    Failure,
+    RateGate,
+    RetryBudget,
+    backoff_delay,
+    decide,
+    parse_retry_after,
+)
 
 POLICY = vpsorg.RetryPolicy()
 URL = BASE + "servers/12345/"
@@ -258,3 +267,10 @@ async def test_the_deadline_bounds_the_whole_call(mocked: aioresponses) -> None:
         with pytest.raises((vpsorg.InternalServerError, vpsorg.APITimeoutError)):
             await c.servers.get(12345)
     assert len(requests_of(mocked)) < 50
+
+
+def test_the_policy_docstring_names_every_status_never_retried() -> None:
+    doc = " ".join((vpsorg.RetryPolicy.__doc__ or "").split())
+    (sentence,) = [s for s in doc.split(". ") if "never retried" in s]
+    named = {int(code) for code in re.findall(r"\b[1-5]\d\d\b", sentence)}
+    assert named == NEVER_RETRIED_STATUSES
