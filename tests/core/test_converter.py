@@ -148,8 +148,8 @@ def test_arbitrary_bytes_only_ever_raise_decode_error(raw: bytes) -> None:
 
 def test_a_known_status_is_the_member_and_an_unknown_one_a_plain_str() -> None:
     known = structure_json(json.dumps(DETAIL_12345).encode(), Server)
-    assert known.status is ServerStatus.ACTIVE
     assert known.status == "active" and known.status == ServerStatus.ACTIVE
+    assert known.status is ServerStatus.ACTIVE
     unknown = structure_json(json.dumps({**DETAIL_12345, "status": "migrating"}).encode(), Server)
     assert unknown.status == "migrating" and type(unknown.status) is str
     built = vpsorg.ServerRef(id=1, name="a", status="stopped")
