@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 import vpsorg
 from tests.conftest import DETAIL_12345, SUMMARY_12345
-from vpsorg._async._decoding import decode_json, decode_model
-from vpsorg._async._pagination import _parse_page
+from vpsorg._async._decoding import decode_model, decode_page
 from vpsorg._async._transport import Response
 from vpsorg._exceptions import error_message
 from vpsorg.models import ActionResult, Server
@@ -41,7 +40,7 @@ def _decode_all(body: bytes) -> None:
         with contextlib.suppress(vpsorg.VPSOrgError):
             decode_model(response, cls, "GET", "http://x/")
     with contextlib.suppress(vpsorg.VPSOrgError):
-        _parse_page(decode_json(response, "GET", "http://x/"), "http://x/")
+        decode_page(response, Server, "GET", "http://x/")
     error_message(None, body)
 
 
@@ -79,33 +78,4 @@ def test_error_bodies_of_any_shape(status: int, value: object) -> None:
     assert str(status) in str(error)
 
 
-def _outcome_of(converter: object, data: object, cls: type) -> object:
-    try:
-        return ("ok", converter.structure(data, cls))  # type: ignore[attr-defined]
-    except Exception:
-        return ("error", None)
-
-
-@PROPS
-@given(server_like)
-def test_the_fast_path_agrees_with_the_detailed_converter(value: dict[str, object]) -> None:
-    from vpsorg._converter import _detailed, _fast
-
-    for data, cls in (
-        (value, Server),
-        ({"status": "success", "message": "m", "server": value}, ActionResult),
-    ):
-        assert _outcome_of(_fast, data, cls) == _outcome_of(_detailed, data, cls)
-
-
-def test_the_fast_path_refuses_what_the_detailed_converter_refuses() -> None:
-    from vpsorg._converter import _detailed, _fast
-
-    bad_values: list[object] = [None, "1", 1.5, True, [], {}]
-    for key in DETAIL_12345:
-        for bad in bad_values:
-            data = {**DETAIL_12345, key: bad}
-            assert _outcome_of(_fast, data, Server) == _outcome_of(_detailed, data, Server), (
-                key,
-                bad,
-            )
+# The fast path and the detailed converter agreeing: tests/core/test_converter.py.
