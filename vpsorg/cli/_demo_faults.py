@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import textwrap
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
@@ -27,9 +27,30 @@ from ._runtime import one_line
 if TYPE_CHECKING:
     from vpsorg.simulator import Simulator
 
-    from ._demo import Runner
+    from ._progress import Phase
 
-__all__ = ["FAULTS", "FaultReport", "RetryCounter", "fault_phase"]
+__all__ = ["FAULTS", "FaultReport", "PhaseRunner", "RetryCounter", "fault_phase"]
+
+ItemT = TypeVar("ItemT")
+ValueT = TypeVar("ValueT")
+
+
+class PhaseRunner(Protocol):
+    """What the fault phase needs of the demo's ``Runner`` (named here, not imported:
+    ``_demo`` imports this module, and no import cycle is allowed, even for types)."""
+
+    async def phase(
+        self,
+        name: str,
+        items: Sequence[object],
+        call: Callable[[Phase], Awaitable[vpsorg.BulkResult[ItemT, ValueT]]],
+        label: Callable[[ItemT], str],
+        *,
+        quiet: bool = False,
+    ) -> vpsorg.BulkResult[ItemT, ValueT]:
+        """Run one bulk call over ``items`` as the phase called ``name``."""
+        ...
+
 
 #: What the fault phase injects: 30% of requests fail, half the 500s and drops after the
 #: server acted (the request took effect, then its answer was lost).
@@ -149,7 +170,7 @@ def _accounted(result: vpsorg.BulkResult[Any, Any], items: Sequence[object]) -> 
 
 
 async def fault_phase(
-    client: vpsorg.AsyncClient, sim: Simulator, runner: Runner, count: int, concurrency: int
+    client: vpsorg.AsyncClient, sim: Simulator, runner: PhaseRunner, count: int, concurrency: int
 ) -> FaultReport:
     """Create, read and delete ``count`` servers with faults on, then clean up without."""
     report = FaultReport(creates_sent=count)
