@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
@@ -34,6 +35,7 @@ MEMORY_SHAPES = {
     "tasks_keep": "one task per item behind a semaphore, keeps every Server",
     "pool_discard": "vpsorg.fleet.map over servers.get, result dropped",
     "tasks_discard": "one task per item behind a semaphore, result dropped",
+    "imap_stream": "vpsorg.fleet.imap over servers.get, ids from a generator, streamed",
 }
 
 
@@ -83,6 +85,13 @@ async def _bulk(target: Target, shape: str, items: int, concurrency: int, span: 
             elif shape == "tasks_keep":
                 servers = await asyncio.gather(*(keep(i) for i in ids))
                 done = sum(1 for s in servers if isinstance(s, vpsorg.Server))
+            elif shape == "imap_stream":
+                done = 0
+                lazy_ids = (ids[i] for i in range(items))
+                stream = vpsorg.fleet.imap(get, lazy_ids, concurrency=concurrency)
+                async with contextlib.aclosing(stream) as outcomes:
+                    async for outcome in outcomes:
+                        done += outcome.ok
             elif shape == "tasks_discard":
                 await asyncio.gather(*(discard_gated(i) for i in ids))
                 done = items
@@ -129,7 +138,7 @@ def _speedups(args: argparse.Namespace, target: Target) -> dict[str, Any]:
         count = _env.run_async(workload(target, work, concurrency, span), timeout=args.timeout)  # type: ignore[operator]
         out[name] = {"rate": count / span.seconds, "client_cpu": span.cpu.client}
     detail, page = _decode.fetch_samples(target)
-    out["decode_us"] = _decode.time_decoder("structure", detail, page, args.decode_iterations)
+    out["decode_us"] = _decode.time_decoder("structure_json", detail, page, args.decode_iterations)
     return out
 
 

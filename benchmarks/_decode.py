@@ -1,9 +1,11 @@
 """Case 4: the CPU cost of turning one server's JSON into a ``vpsorg.Server``.
 
-Four ways over the same detail-view payload, fetched from the simulator: the SDK's
-converter from a decoded ``dict`` (what the target is about), the same from the raw
-bytes, and plain ``dict`` access of every field a ``Server`` has, from a ``dict`` and
-from bytes. Plus one list page of 50 servers through ``structure_many``, per server.
+Over the same detail-view payload, fetched from the simulator: the SDK's one-pass decoder
+from the raw bytes (what responses use, and what the target is about), its converter
+from a decoded ``dict`` and from bytes via the JSON library, and plain ``dict`` access of
+every field a ``Server`` has, from a ``dict`` and from bytes. Plus one list page of 50
+servers, per server: ``structure_page`` from the bytes (what the paginator uses),
+``structure_many`` over decoded results, and the JSON library alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import requests
 import vpsorg
 from benchmarks._env import json_loads
 from benchmarks._target import Target
-from vpsorg._converter import structure, structure_many
+from vpsorg._converter import structure, structure_json, structure_many, structure_page
 
 __all__ = ["DECODERS", "fetch_samples", "time_decoder"]
 
@@ -80,9 +82,24 @@ DECODERS: dict[str, tuple[str, Callable[[bytes, bytes], Callable[[], object]], i
         lambda detail, _: _bind(lambda b: structure(json_loads(b), vpsorg.Server), detail),
         1,
     ),
+    "structure_json": (
+        "vpsorg JSON bytes -> Server in one pass (msgspec), what responses use",
+        lambda detail, _: _bind(structure_json, detail, vpsorg.Server),
+        1,
+    ),
     "structure_many": (
         "vpsorg structure_many(page of 50), per server",
         lambda _, page: _bind(structure_many, json_loads(page)["results"], vpsorg.Server),
+        50,
+    ),
+    "structure_page": (
+        "vpsorg structure_page(page bytes), envelope + 50 servers in one pass, per server",
+        lambda _, page: _bind(structure_page, page, vpsorg.Server),
+        50,
+    ),
+    "loads_page": (
+        "JSON page bytes -> dicts (the JSON library alone), per server",
+        lambda _, page: _bind(json_loads, page),
         50,
     ),
     "dict_access": (

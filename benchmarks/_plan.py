@@ -41,7 +41,7 @@ class Plan:
         return max(self.listings, concurrency)
 
 
-_ALL_SHAPES = ("pool_keep", "tasks_keep", "pool_discard", "tasks_discard")
+_ALL_SHAPES = ("pool_keep", "tasks_keep", "pool_discard", "tasks_discard", "imap_stream")
 
 PLANS = {
     "full": Plan(
@@ -68,7 +68,7 @@ PLANS = {
         concurrencies=(10, 100, 1000),
         decode_iterations=20_000,
         memory_sizes=(1_000, 10_000, 100_000),
-        memory_shapes=("pool_keep", "tasks_keep", "pool_discard"),
+        memory_shapes=("pool_keep", "tasks_keep", "pool_discard", "imap_stream"),
         memory_rounds=1,
         speedup_calls=2_000,
         speedup_listings=150,

@@ -77,7 +77,12 @@ def test_blocking_case_has_the_client_and_its_comparisons(report: dict[str, Any]
 
 def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None:
     cases = report["cases"]
-    assert {row["key"] for row in cases["decode"]} >= {"structure", "dict_access"}
+    assert {row["key"] for row in cases["decode"]} >= {
+        "structure",
+        "structure_json",
+        "structure_page",
+        "dict_access",
+    }
     for row in cases["decode"]:
         _numbers(row, ("us", "times_dict_access"))
     assert {row["shape"] for row in cases["memory"]} == {
@@ -85,6 +90,7 @@ def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None
         "tasks_keep",
         "pool_discard",
         "tasks_discard",
+        "imap_stream",
     }
     for row in cases["memory"]:
         _numbers(
