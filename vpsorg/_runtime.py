@@ -43,6 +43,7 @@ import contextlib
 import itertools
 import os
 import selectors
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
@@ -199,7 +200,16 @@ def run(fn: Callable[[], Awaitable[T]]) -> T:
         return await fn()
 
     options = {"use_uvloop": uvloop_available()}
-    return anyio.run(main, backend="asyncio", backend_options=options)
+    try:
+        return anyio.run(main, backend="asyncio", backend_options=options)
+    except asyncio.CancelledError:
+        # Python 3.10: anyio's runner cancels the task on Ctrl-C as 3.11's does, but
+        # without Task.uncancel() it cannot tell that cancellation from another and lets
+        # CancelledError out. Nothing else holds the top-level task to cancel it, so
+        # this is the interrupt: report it as 3.11's runner does.
+        if sys.version_info >= (3, 11):
+            raise
+        raise KeyboardInterrupt from None
 
 
 def call_in_loop(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import vpsorg
-from vpsorg._runtime import LoopThread
+from vpsorg._runtime import LoopThread, call_in_loop, new_loop, run, uvloop_available
 
 
 async def _nothing() -> None:
@@ -116,3 +117,60 @@ def test_per_call_overhead_is_well_under_100_microseconds(runner: LoopThread) ->
     print(f"LoopThread.call overhead: {best * 1e6:.1f} us per call")
     # The target is well under 100 us; the bound leaves room for a loaded CI machine.
     assert best < 100e-6
+
+
+INTERRUPTED_RUN = """
+import asyncio, os, signal, sys
+from vpsorg._runtime import run
+
+async def main() -> None:
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(30)
+    finally:
+        print("unwound", flush=True)
+
+try:
+    run(main)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_run_unwinds_the_coroutine_on_ctrl_c_then_raises_keyboard_interrupt() -> None:
+    # On every Python: 3.10's runner (anyio's backport) lets CancelledError out instead.
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_RUN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout == "unwound\nKeyboardInterrupt\n", done.stderr
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr
+
+
+def test_run_returns_the_result_on_uvloop_when_installed() -> None:
+    async def loop_module() -> str:
+        await asyncio.sleep(0)
+        return type(asyncio.get_running_loop()).__module__.split(".")[0]
+
+    expected = "uvloop" if uvloop_available() else "asyncio"
+    assert run(loop_module) == expected
+
+
+def test_call_in_loop_runs_the_function_in_the_loop_thread(runner: LoopThread) -> None:
+    assert call_in_loop(runner.loop, threading.current_thread).name.startswith("vpsorg-loop-")
+
+    def broken() -> None:
+        raise Odd("in the loop")
+
+    with pytest.raises(Odd, match="in the loop"):
+        call_in_loop(runner.loop, broken)
+    idle = new_loop(use_uvloop=False)
+    try:  # a loop that is not running: called right here
+        assert call_in_loop(idle, threading.current_thread) is threading.current_thread()
+    finally:
+        idle.close()
