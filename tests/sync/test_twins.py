@@ -5,6 +5,7 @@ and every generated body passes each parameter on."""
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 import vpsorg
+import vpsorg._blocking
 
 from .generator import ROOT, load
 
@@ -143,3 +145,24 @@ def test_every_generated_call_passes_every_parameter_by_name() -> None:
             assert passed == params, f"{module}.{node.name}"
             checked += 1
     assert checked == 19  # the 17 servers methods, Client.__init__ and with_options
+
+
+def test_the_pairs_are_every_class_the_generator_writes() -> None:
+    plan = gen.discover(ROOT)
+    written = {(t.async_class, t.sync_class) for t in plan.targets}
+    assert written == {(a.__name__, s.__name__) for a, s, _ in PAIRS}
+    for async_cls, _, drop in PAIRS:
+        target = next(t for t in plan.targets if t.async_class == async_cls.__name__)
+        assert target.drop_params == (drop or set())
+
+
+def test_every_async_iterable_has_a_blocking_twin_with_its_methods() -> None:
+    plan = gen.discover(ROOT)
+    assert plan.iterables >= {"AsyncPaginator", "AsyncServerList"}
+    for name in plan.iterables:
+        async_cls = getattr(importlib.import_module("vpsorg._async._pagination"), name)
+        twin = getattr(vpsorg._blocking, plan.names[name])
+        assert issubclass(twin, vpsorg._blocking.Paginator)
+        public = {n for n in dir(async_cls) if not n.startswith("_")}
+        assert public <= set(dir(twin)), f"{twin.__name__} lacks {public - set(dir(twin))}"
+    assert vpsorg.ServerIterator is vpsorg._blocking.ServerIterator
