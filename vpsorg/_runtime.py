@@ -11,10 +11,10 @@ Every blocking surface of vpsorg runs its async code through this module:
 
 Hand-off
     :meth:`LoopThread.call` schedules the coroutine with ``call_soon_threadsafe`` and
-    blocks on a plain lock the coroutine releases when it ends: about 15 µs per call on
-    a 2-core machine, where an ``anyio.from_thread`` portal costs about 90 µs (see
-    docs/performance.md). The result is returned, or the very exception raised, in the
-    calling thread. The caller's own event loop, if it has one, is never touched.
+    blocks on a plain lock the coroutine releases when it ends: a few times cheaper per
+    call than an ``anyio.from_thread`` blocking portal (measured in
+    docs/blocking-client.md). The result is returned, or the very exception raised, in
+    the calling thread. The caller's own event loop, if it has one, is never touched.
 
 Interrupts
     A ``KeyboardInterrupt`` (any ``BaseException``) raised while a thread waits cancels
