@@ -29,6 +29,7 @@ from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
 from benchmarks._target import MAX_CONNECTIONS, Target, warm_calls
 from benchmarks._workloads import worker_pool
 from vpsorg._async._decoding import decode_model
+from vpsorg._async._transport import Response
 
 __all__ = ["main"]
 
@@ -204,6 +205,53 @@ def _handoffs(calls: int) -> list[tuple[str, float]]:
     return out
 
 
+# ---------------------------------------------------------------- the pipeline alone
+
+
+class _InMemoryTransport:
+    """Answers every request at once with one canned 200: no network, no parsing."""
+
+    def __init__(self) -> None:
+        self.response = Response(200, {"Content-Type": "application/json"}, b"{}")
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        return self.response
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def _pipeline_overhead(calls: int, rounds: int) -> list[tuple[str, float]]:
+    """CPU µs per call that ``Pipeline.request`` adds to the transport's own call."""
+    out = []
+    for what, timeout in (
+        ("a first attempt that succeeds, no deadline (the common path)", None),
+        (
+            "the same with `Timeout(deadline=30)` (an anyio cancel scope)",
+            vpsorg.Timeout(deadline=30),
+        ),
+    ):
+        transport = _InMemoryTransport()
+        client = vpsorg.AsyncClient(
+            token="x", base_url="http://127.0.0.1:9/api/v1/", transport=transport, timeout=timeout
+        )
+        pipeline: Any = client._pipeline
+        url, limit = "http://127.0.0.1:9/api/v1/servers/1/", client.timeout
+        added = []
+        for _ in range(rounds):
+            gc.collect()
+            started = time.process_time()
+            for _ in range(calls):
+                await transport.request("GET", url, params=None, body=None, timeout=limit)
+            alone = time.process_time() - started
+            started = time.process_time()
+            for _ in range(calls):
+                await pipeline.request("GET", url)
+            added.append((time.process_time() - started - alone) / calls * 1e6)
+        out.append((what, median(added)))
+    return out
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -239,6 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = median_ratio(rate[name], rate["raw"])
         print(f"| {what} | {us:.1f} | {added} | {median(rate[name]):,.0f} | {ratio:.2f}x |")
         previous = us
+    print("\n# What the request pipeline adds over an in-memory transport\n")
+    print("| case | client CPU µs per call |")
+    print("|---|---|")
+    calls = min(args.calls * 10, 200_000)
+    for what, us in _env.run_async(_pipeline_overhead(calls, args.rounds), timeout=600):
+        print(f"| {what} | {us:.2f} |")
     print("\n# The blocking client's hand-off (a coroutine that returns at once)\n")
     print("| how | wall µs per call |")
     print("|---|---|")
