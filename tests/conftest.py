@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import types
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,12 +16,16 @@ from aioresponses import aioresponses as _aioresponses
 
 import vpsorg
 
+_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
+
 
 class _CompatResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 predates aiohttp 3.14's required ``stream_writer`` argument."""
+    """aioresponses 0.7.9 predates aiohttp 3.14's required ``stream_writer`` argument
+    (older aiohttp, as the lowest-dependencies run installs, has no such argument)."""
 
     def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", types.SimpleNamespace(output_size=0))
+        if _NEEDS_STREAM_WRITER:
+            kwargs.setdefault("stream_writer", types.SimpleNamespace(output_size=0))
         super().__init__(method, url, **kwargs)
 
 

