@@ -153,10 +153,13 @@ class RetryBudget:
 
     __slots__ = ("available", "capacity")
 
+    #: The size of the bucket.
+    capacity: int
+    #: Tokens left in the bucket.
+    available: int
+
     def __init__(self, capacity: int) -> None:
-        #: The size of the bucket.
         self.capacity = capacity
-        #: Tokens left in the bucket.
         self.available = capacity
 
     def try_acquire(self, cost: int) -> bool:
@@ -182,9 +185,11 @@ class RateGate:
 
     __slots__ = ("until",)
 
+    #: When the gate opens (monotonic seconds); 0.0 once it is known to be open, so the
+    #: request pipeline can skip the clock when ``until`` is falsy.
+    until: float
+
     def __init__(self) -> None:
-        #: When the gate opens (monotonic seconds); 0.0 once it is known to be open, so
-        #: the request pipeline can skip the clock when ``until`` is falsy.
         self.until = 0.0
 
     def close_for(self, seconds: float, now: float) -> None:

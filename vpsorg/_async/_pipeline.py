@@ -25,7 +25,7 @@ import anyio
 import attrs
 
 from .. import _json
-from .._config import ClientConfig
+from .._config import ClientConfig, RetryPolicy
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -85,20 +85,20 @@ class Pipeline:
         gate: RateGate | None = None,
         budgets: dict[int, RetryBudget] | None = None,
     ) -> None:
-        self.config = config
-        self.transport = transport
-        self.gate = gate if gate is not None else RateGate()
+        self.config: ClientConfig = config
+        self.transport: AsyncTransport = transport
+        self.gate: RateGate = gate if gate is not None else RateGate()
         self._budgets = budgets if budgets is not None else {}
         policy = config.retry
-        self.policy = policy
-        budget = None
+        self.policy: RetryPolicy = policy
+        budget: RetryBudget | None = None
         if policy.budget is not None:
             budget = self._budgets.get(policy.budget)
             if budget is None:
                 budget = self._budgets[policy.budget] = RetryBudget(policy.budget)
         #: The retry budget of this pipeline: shared by every copy asking for its size.
-        self.budget = budget
-        self.base_url = config.base_url
+        self.budget: RetryBudget | None = budget
+        self.base_url: str = config.base_url
         self._timeout = config.timeout
         self._deadline = config.timeout.deadline
         self._refund = policy.success_refund
