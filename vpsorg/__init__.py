@@ -18,24 +18,27 @@ from ._async._fleet import BulkProgress, ProgressCallback
 from ._async._pagination import AsyncServerList
 from ._async._servers import AsyncServers
 from ._async._transport import AsyncTransport, Response
+from ._async._waiting import WaitProgress, WaitProgressCallback
 from ._config import DEFAULT_BASE_URL, Limits, RetryPolicy, Timeout
 from ._exceptions import (
+    AmbiguousCreateError,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    BulkOperationError,
     ConfigurationError,
     InternalServerError,
     InvalidInputError,
+    NotCreatedError,
     NotFoundError,
     OutcomeUnknownError,
     OutcomeUnknownStatusError,
     PaymentRequiredError,
     RateLimitError,
     ResponseTooLargeError,
+    UnreachableStatusError,
     VPSOrgDeprecationWarning,
     VPSOrgError,
     VPSOrgWarning,
@@ -47,7 +50,9 @@ from ._sync._servers import Servers
 from ._version import __version__
 from .models import (
     ActionResult,
+    BulkOperationError,
     BulkResult,
+    Failed,
     OperatingSystem,
     Outcome,
     Plan,
@@ -57,6 +62,7 @@ from .models import (
     ServerRef,
     ServerSpec,
     ServerStatus,
+    Succeeded,
 )
 
 __all__ = [
@@ -70,6 +76,7 @@ __all__ = [
     "AsyncServerList",
     "AsyncServers",
     "AsyncTransport",
+    "AmbiguousCreateError",
     "AuthenticationError",
     "BadRequestError",
     "BulkOperationError",
@@ -77,9 +84,11 @@ __all__ = [
     "BulkResult",
     "Client",
     "ConfigurationError",
+    "Failed",
     "InternalServerError",
     "InvalidInputError",
     "Limits",
+    "NotCreatedError",
     "NotFoundError",
     "OperatingSystem",
     "Outcome",
@@ -100,11 +109,15 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
+    "Succeeded",
     "Timeout",
+    "UnreachableStatusError",
     "VPSOrgDeprecationWarning",
     "VPSOrgError",
     "VPSOrgWarning",
     "WaitTimeoutError",
+    "WaitProgress",
+    "WaitProgressCallback",
     "__version__",
     "fleet",
 ]

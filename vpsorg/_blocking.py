@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from typing_extensions import Self
 
 from ._async._client import AsyncClient
-from ._async._pagination import MAX_PAGES, AsyncServerList
+from ._async._pagination import MAX_PAGES, AsyncServerList, unseen
 from ._runtime import LoopThread
 from .models import Server, ServerPage
 
@@ -185,8 +185,9 @@ class Paginator(Iterator[T]):
         return next(self._items)
 
     def _iterate(self) -> Generator[T, None, None]:
+        seen: set[object] = set()  # no item twice in one iteration, as the async one
         for page in self._pages():
-            yield from page.results
+            yield from unseen(page.results, seen)
 
     def pages(self) -> Iterator[Any]:
         """Yield each page as it arrives, from the first page."""

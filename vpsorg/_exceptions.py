@@ -17,8 +17,11 @@
      ├── APIConnectionError                             no usable answer from the network
      │    ├── APITimeoutError                           the request took too long
      │    └── OutcomeUnknownError                       a non-idempotent request may have acted
-     │         └── OutcomeUnknownStatusError (also InternalServerError) ... after a 5xx answer
+     │         ├── OutcomeUnknownStatusError (also InternalServerError) ... after a 5xx answer
+     │         ├── NotCreatedError                      a reconciled create made no server
+     │         └── AmbiguousCreateError                 ... and several servers could be it
      ├── WaitTimeoutError            (also TimeoutError) a server did not reach a state in time
+     ├── UnreachableStatusError                         ... and cannot without another action
      └── BulkOperationError                             one or more items of a bulk call failed
 
     VPSOrgWarning                   (also UserWarning)
@@ -40,7 +43,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from .models import Outcome, Server
+    from datetime import datetime
+
+    from .models.servers import Server, ServerSpec
 
 __all__ = [
     "VPSOrgError",
@@ -60,7 +65,9 @@ __all__ = [
     "OutcomeUnknownError",
     "OutcomeUnknownStatusError",
     "WaitTimeoutError",
-    "BulkOperationError",
+    "NotCreatedError",
+    "AmbiguousCreateError",
+    "UnreachableStatusError",
     "VPSOrgWarning",
     "VPSOrgDeprecationWarning",
     "status_error_class",
@@ -397,7 +404,14 @@ class OutcomeUnknownError(APIConnectionError):
     Attributes:
         status_code: the HTTP status when the server answered 5xx, else ``None``.
         cause: the underlying error.
+        spec: for a create, what it asked for (a :class:`~vpsorg.ServerSpec`; no token),
+            else ``None``. ``servers.find_created(error)`` uses it.
+        started_at: for a create, the time (timezone-aware, UTC, this machine's clock)
+            taken just before its first attempt was sent, else ``None``.
     """
+
+    spec: ServerSpec | None = None
+    started_at: datetime | None = None
 
     def __init__(
         self,
@@ -464,25 +478,6 @@ class WaitTimeoutError(VPSOrgError, TimeoutError):
         self.last_seen = last_seen
 
 
-class BulkOperationError(VPSOrgError):
-    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
-
-    Attributes:
-        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
-        total: how many items the bulk call had.
-    """
-
-    def __init__(self, failed: Sequence[Outcome[Any, Any]], total: int) -> None:
-        lines = [f"{len(failed)} of {total} items failed:"]
-        shown = failed[:20]
-        lines += [f"  - {o.item!r}: {type(o.error).__name__}: {o.error}" for o in shown]
-        if len(failed) > len(shown):
-            lines.append(f"  ... and {len(failed) - len(shown)} more")
-        super().__init__("\n".join(lines))
-        self.failed: list[Outcome[Any, Any]] = list(failed)
-        self.total: int = total
-
-
 def _field_errors(body: object) -> dict[str, list[str]]:
     """Pull DRF-style per-field errors out of a decoded error body."""
     if not isinstance(body, Mapping):
@@ -536,3 +531,99 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, APIStatusError)
+
+
+def _copy_create_attempt(error: OutcomeUnknownError, source: OutcomeUnknownError) -> None:
+    """Give ``error`` the request attributes of ``source``, the error it settles."""
+    error.method, error.url = source.method, source.url
+    error.request_sent = source.request_sent
+    error.status_code = source.status_code
+    error.cause = source
+    error.spec, error.started_at = source.spec, source.started_at
+
+
+class NotCreatedError(OutcomeUnknownError):
+    """A create's outcome was unknown, and no server it could have made was found.
+
+    Raised by ``servers.create(..., reconcile=True)`` (and held by ``create_many``'s
+    outcomes) after :meth:`~vpsorg.AsyncServers.find_created` listed the servers and none
+    matched. The create almost certainly did not happen, so creating again is safe; vpsorg
+    does not resend it for you. It is an :class:`OutcomeUnknownError`, so code written for
+    that keeps working. See "Settling an ambiguous create" in the docs for the rules.
+
+    Attributes:
+        cause: the :class:`OutcomeUnknownError` the create raised.
+        spec: what the create asked for.
+        started_at: when its first attempt was about to be sent.
+    """
+
+    def __init__(self, error: OutcomeUnknownError) -> None:
+        what = f"server {error.spec.name!r}" if error.spec is not None else "server"
+        super().__init__(
+            f"the create of {what} had an unknown outcome, and no server matching it was "
+            "found: it was not created, so creating it again is safe",
+            method=error.method,
+            url=error.url,
+        )
+        _copy_create_attempt(self, error)
+
+
+class AmbiguousCreateError(OutcomeUnknownError):
+    """A create's outcome was unknown, and several servers could be the one it made.
+
+    Raised by ``servers.find_created(error)`` and ``servers.create(..., reconcile=True)``
+    when more than one server matches the create's name, location, plan, operating
+    system (and hostname, if given) and was created in its time window. vpsorg cannot
+    tell which is yours; look at ``candidates`` and delete the ones you do not want.
+
+    Attributes:
+        candidates: the matching :class:`~vpsorg.Server` objects, oldest first.
+        cause: the :class:`OutcomeUnknownError` the create raised.
+        spec: what the create asked for.
+        started_at: when its first attempt was about to be sent.
+    """
+
+    def __init__(self, error: OutcomeUnknownError, candidates: Sequence[Server]) -> None:
+        ids = ", ".join(str(server.id) for server in candidates)
+        super().__init__(
+            f"the create had an unknown outcome, and {len(candidates)} servers could be "
+            f"the one it made (ids {ids}); vpsorg cannot tell which",
+            method=error.method,
+            url=error.url,
+        )
+        _copy_create_attempt(self, error)
+        self.candidates: list[Server] = list(candidates)
+
+
+class UnreachableStatusError(VPSOrgError):
+    """A server reached a status from which the one waited for cannot come by itself.
+
+    ``servers.wait_for`` raises it (and ``wait_for_many`` holds it in that server's
+    outcome) as soon as the server is seen in one of the wait's ``fail_on`` statuses,
+    e.g. ``suspended`` while waiting for ``active``: only another action (yours or the
+    provider's) could bring the server to the status waited for, so waiting on is
+    pointless. See "Waiting for states" in the docs for the defaults.
+
+    Attributes:
+        server_id: the id waited on.
+        status: the status waited for (a string, or a list of them).
+        last_seen: the :class:`~vpsorg.Server` seen in the failing status.
+        fail_on: the statuses that end the wait this way.
+    """
+
+    def __init__(
+        self,
+        server_id: int,
+        status: str | Sequence[str],
+        last_seen: Server,
+        fail_on: Sequence[str],
+    ) -> None:
+        wanted = status if isinstance(status, str) else " or ".join(status)
+        super().__init__(
+            f"server {server_id} is {str(last_seen.status)!r}, from which {wanted!r} cannot "
+            "come without another action; not waiting any longer"
+        )
+        self.server_id = server_id
+        self.status = status
+        self.last_seen = last_seen
+        self.fail_on: list[str] = list(fail_on)

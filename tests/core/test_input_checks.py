@@ -80,6 +80,15 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("start_many", (bytearray(b"1"),), {}),
     ("stop_many", (12345,), {}),
     ("reboot_many", ([12345],), {"progress": object()}),
+    # issue 14 (items 6 and 7), added by helper "safety"
+    ("create", (), {**GOOD_CREATE, "reconcile": "yes"}),
+    ("create_many", ([GOOD_CREATE],), {"reconcile": 1}),
+    ("find_created", (ValueError("not an OutcomeUnknownError"),), {}),
+    ("find_created", (vpsorg.OutcomeUnknownError("not from a create"),), {}),
+    ("wait_for", (12345,), {"fail_on": 5}),
+    ("wait_for", (12345,), {"fail_on": ["suspended", ""]}),
+    ("wait_for", (12345,), {"progress": "print"}),
+    ("wait_for_many", ([12345],), {"fail_on": b"suspended"}),
 ]
 
 

@@ -9,12 +9,21 @@ an async iterable) with fully annotated signatures.
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from .._exceptions import InvalidInputError
+from .._exceptions import (
+    AmbiguousCreateError,
+    InvalidInputError,
+    NotCreatedError,
+    OutcomeUnknownError,
+    VPSOrgError,
+)
 from .._validation import (
     check_bool,
     check_callable,
@@ -33,12 +42,22 @@ from ..models import ActionResult, BulkResult, Server, ServerSpec, ServerStatus
 from ._decoding import decode_model
 from ._fleet import DEFAULT_CONCURRENCY, ProgressCallback, check_concurrency, run_bulk
 from ._pagination import AsyncServerList
-from ._waiting import FIRST_INTERVAL, MAX_INTERVAL, SWEEP_PAGE_SIZE, wait_for_all, wait_for_one
+from ._waiting import (
+    FIRST_INTERVAL,
+    MAX_INTERVAL,
+    SWEEP_PAGE_SIZE,
+    WaitProgressCallback,
+    fail_statuses,
+    wait_for_all,
+    wait_for_one,
+)
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
 
 __all__ = ["AsyncServers"]
+
+logger = logging.getLogger("vpsorg")
 
 T = TypeVar("T")
 
@@ -54,6 +73,8 @@ _REQUIRED_SPEC_FIELDS = tuple(
 )
 _WAIT_FIRST_INTERVAL = FIRST_INTERVAL
 _WAIT_MAX_INTERVAL = MAX_INTERVAL
+#: Seconds ``find_created`` allows by default for the API's clock differing from ours.
+_CLOCK_SKEW = 60.0
 
 
 class AsyncServers:
@@ -114,12 +135,17 @@ class AsyncServers:
         *,
         wait: bool = False,
         wait_timeout: float = 600.0,
+        reconcile: bool = False,
     ) -> Server:
         """Create (deploy) a server.
 
         A create is never retried once the request may have reached the API, so it can
         never make two servers; if the outcome is unknown it raises
-        :class:`~vpsorg.OutcomeUnknownError` (list the servers to check).
+        :class:`~vpsorg.OutcomeUnknownError`, carrying what was asked (``spec``) and when
+        (``started_at``): :meth:`find_created` settles it. With ``reconcile=True`` this
+        method settles it itself: it returns the server the create made, or raises
+        :class:`~vpsorg.NotCreatedError` (none was made: creating again is safe; vpsorg
+        does not resend) or :class:`~vpsorg.AmbiguousCreateError` (several could be it).
 
         Args:
             name: letters, digits and hyphens.
@@ -132,15 +158,23 @@ class AsyncServers:
             wait: also wait until the server is ``active`` and return it then.
             wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
                 number (checked before anything is sent, whatever ``wait`` is).
+            reconcile: when the outcome is unknown, look for the server the create may
+                have made (see :meth:`find_created` for the rules) instead of raising
+                :class:`~vpsorg.OutcomeUnknownError`. If that look-up fails too, the
+                ``OutcomeUnknownError`` is raised.
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
+            A server found by ``reconcile`` is returned as listed (the list view).
 
         Raises:
             InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
                 nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
+            OutcomeUnknownError: the create may or may not have happened.
+            NotCreatedError: with ``reconcile``, the create did not happen.
+            AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
         wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
@@ -159,7 +193,16 @@ class AsyncServers:
         )
         check_bool(wait, "wait")
         check_seconds(wait_timeout, "wait_timeout")
-        server = await self._send("POST", self._pipeline.url("servers/"), Server, json=body)
+        check_bool(reconcile, "reconcile")
+        started_at = datetime.now(timezone.utc)
+        try:
+            server = await self._send("POST", self._pipeline.url("servers/"), Server, json=body)
+        except OutcomeUnknownError as error:
+            error.spec = _spec_of(body)
+            error.started_at = started_at
+            if not reconcile:
+                raise
+            server = await self._settle(error)
         if not wait:
             return server
         try:
@@ -260,12 +303,16 @@ class AsyncServers:
         timeout: float = 600.0,
         interval: float = _WAIT_FIRST_INTERVAL,
         max_interval: float = _WAIT_MAX_INTERVAL,
+        fail_on: str | Sequence[str] | None = None,
+        progress: WaitProgressCallback | None = None,
     ) -> Server:
         """Wait until a server has the given status (or one of several), and return it.
 
         The first check is immediate; then the pause grows by half each round, with
         jitter, up to ``max_interval``. ``timeout`` bounds the whole wait, the status
-        checks included: one still running when the time is up is cancelled.
+        checks included: one still running when the time is up is cancelled. The wait
+        stops early when the server reaches a status from which the wanted one cannot
+        come without another action (``fail_on``), e.g. ``suspended`` for ``active``.
 
         Args:
             server_id: the server to watch.
@@ -275,16 +322,30 @@ class AsyncServers:
             timeout: seconds the whole wait may take (positive and finite).
             interval: seconds of the first pause between checks.
             max_interval: the longest pause between checks, in seconds.
+            fail_on: the statuses that end the wait at once with
+                :class:`~vpsorg.UnreachableStatusError`: a status or a list of them, ``[]``
+                for none. ``None`` (the default) takes the defaults of the status waited
+                for: for ``active``, ``suspended``, ``stopping`` and ``stopped``; for
+                ``stopped``, ``suspended``, ``provisioning``, ``starting`` and
+                ``rebooting``; for the other known statuses but ``suspended``,
+                ``suspended``; for several statuses, those all of them fail on.
+            progress: called after each status check with a
+                :class:`~vpsorg.WaitProgress` (the server as seen, the checks made, the
+                seconds elapsed); an exception it raises is logged, not propagated.
 
         Raises:
             InvalidInputError: a bad argument; nothing was sent.
             WaitTimeoutError: not reached within ``timeout`` seconds (it carries
                 ``last_seen``, the last server observed).
+            UnreachableStatusError: the server reached a status of ``fail_on`` (it
+                carries ``last_seen``).
             NotFoundError: the server does not exist or disappeared.
         """
         check_id(server_id)
         wanted = check_statuses(status)
         timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
+        failing = fail_statuses(wanted, fail_on)
+        check_callable(progress, "progress")
         warn_unknown_statuses(wanted, "servers.wait_for")
         return await wait_for_one(
             self.get,
@@ -293,7 +354,57 @@ class AsyncServers:
             within=timeout,
             interval=interval,
             max_interval=max_interval,
+            fail_on=failing,
+            progress=progress,
         )
+
+    # ------------------------------------------------------------------ settling creates
+
+    async def find_created(
+        self, error: OutcomeUnknownError, *, clock_skew: float = _CLOCK_SKEW
+    ) -> Server | None:
+        """Find the server a create whose outcome is unknown may have made.
+
+        The API has no idempotency key, but a server's name, location, plan, operating
+        system and creation time identify it. This lists the servers of the create's
+        location and keeps those whose ``name``, ``plan.id``, ``os.id`` (and
+        ``hostname``, if the create gave one) are the create's and whose ``created_at``
+        lies in the window from ``error.started_at - clock_skew`` (just before the first
+        attempt was sent; rounded down to the whole second) to now ``+ clock_skew``. When
+        nothing matches, it lists once more before answering, so a server moved across a
+        page boundary by a concurrent delete is not missed.
+
+        Args:
+            error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
+                in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
+            clock_skew: seconds by which the API's clock may differ from this
+                machine's (non-negative, finite; 60 by default).
+
+        Returns:
+            The one matching server (as listed), or ``None`` when there is none: the
+            create did not happen, and creating again is safe.
+
+        Raises:
+            InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
+                or ``clock_skew`` is bad; nothing was sent.
+            AmbiguousCreateError: several servers match; they are in its
+                ``candidates``.
+
+        Example::
+
+            try:
+                server = await client.servers.create("web-1", 1, 5, "us-west")
+            except vpsorg.OutcomeUnknownError as error:
+                server = await client.servers.find_created(error)
+        """
+        spec, started_at = _create_attempt(error)
+        skew = _check_skew(clock_skew)
+        matches = await self._matching(spec, started_at, skew)
+        if not matches:
+            matches = await self._matching(spec, started_at, skew)
+        if len(matches) > 1:
+            raise AmbiguousCreateError(error, matches) from error
+        return matches[0] if matches else None
 
     # ------------------------------------------------------------------ bulk
 
@@ -319,16 +430,22 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        reconcile: bool = False,
     ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever
         made twice; an item whose outcome is unknown holds an
-        :class:`~vpsorg.OutcomeUnknownError`.
+        :class:`~vpsorg.OutcomeUnknownError`. With ``reconcile=True`` each such item is
+        settled as ``create(..., reconcile=True)`` settles it: it holds the server the
+        create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
+        :class:`~vpsorg.AmbiguousCreateError`.
         """
         items = _bulk_items(specs, "specs", concurrency, progress)
+        check_bool(reconcile, "reconcile")
+        create = self._create_from_spec if not reconcile else self._create_reconciled
         return await run_bulk(
-            self._create_from_spec,
+            create,
             items,
             concurrency=concurrency,
             progress=progress,
@@ -388,6 +505,7 @@ class AsyncServers:
         max_interval: float = _WAIT_MAX_INTERVAL,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        fail_on: str | Sequence[str] | None = None,
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
@@ -398,12 +516,16 @@ class AsyncServers:
         get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
         bounds the whole call, the requests of a sweep included.
 
-        ``status`` takes what :meth:`wait_for`'s does (a status vpsorg does not know logs
-        one warning). Every argument is checked before the first request; an id that is
-        not a positive integer becomes that item's :class:`~vpsorg.InvalidInputError`.
+        ``status`` and ``fail_on`` take what :meth:`wait_for`'s do (a status vpsorg does
+        not know logs one warning): a server seen in a ``fail_on`` status gets an
+        :class:`~vpsorg.UnreachableStatusError` at once. ``progress`` is called with a
+        :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
+        before the first request; an id that is not a positive integer becomes that
+        item's :class:`~vpsorg.InvalidInputError`.
         """
         wanted = check_statuses(status)
         timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
+        failing = fail_statuses(wanted, fail_on)
         ids = _bulk_items(server_ids, "server_ids", concurrency, progress)
         warn_unknown_statuses(wanted, "servers.wait_for_many")
         return await wait_for_all(
@@ -416,6 +538,7 @@ class AsyncServers:
             max_interval=max_interval,
             concurrency=concurrency,
             progress=progress,
+            fail_on=failing,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -434,7 +557,43 @@ class AsyncServers:
         response = await self._pipeline.request(method, url, json=json)
         return decode_model(response, cls, method, url)
 
-    async def _create_from_spec(self, spec: SpecLike) -> Server:
+    async def _settle(self, error: OutcomeUnknownError) -> Server:
+        """The server an unknown-outcome create made, or the error that says why not."""
+        try:
+            found = await self.find_created(error)
+        except AmbiguousCreateError:
+            raise
+        except VPSOrgError as lookup_error:
+            logger.warning(
+                "could not settle the create (%s); its outcome stays unknown", lookup_error
+            )
+            raise error from error.__cause__  # keep the original chain
+        if found is None:
+            raise NotCreatedError(error) from error
+        logger.info("settled a create of unknown outcome: it made server %s", found.id)
+        return found
+
+    async def _matching(
+        self, spec: ServerSpec, started_at: datetime, skew: timedelta
+    ) -> tuple[Server, ...]:
+        earliest = (started_at - skew).replace(microsecond=0)  # API times may be whole seconds
+        latest = datetime.now(timezone.utc) + skew
+        found = [
+            server
+            async for server in self.list(location=spec.location, page_size=SWEEP_PAGE_SIZE)
+            if server.name == spec.name
+            and server.location == spec.location
+            and server.plan.id == spec.plan_id
+            and server.os.id == spec.os_id
+            and (spec.hostname is None or server.hostname == spec.hostname)
+            and earliest <= server.created_at <= latest
+        ]
+        return tuple(sorted(found, key=lambda server: (server.created_at, server.id)))
+
+    async def _create_reconciled(self, spec: SpecLike) -> Server:
+        return await self._create_from_spec(spec, reconcile=True)
+
+    async def _create_from_spec(self, spec: SpecLike, *, reconcile: bool = False) -> Server:
         if isinstance(spec, ServerSpec):
             fields = {name: getattr(spec, name) for name in _SPEC_FIELDS}
         elif isinstance(spec, Mapping):
@@ -447,7 +606,7 @@ class AsyncServers:
         missing = [f for f in _REQUIRED_SPEC_FIELDS if f not in fields]
         if missing:
             raise InvalidInputError("spec", f"missing required fields {missing}")
-        return await self.create(**fields)
+        return await self.create(**fields, reconcile=reconcile)
 
 
 def _create_body(
@@ -475,6 +634,37 @@ def _create_body(
     if backups_enabled is not None:
         body["backups_enabled"] = check_bool(backups_enabled, "backups_enabled")
     return body
+
+
+def _spec_of(body: Mapping[str, Any]) -> ServerSpec:
+    """The ServerSpec of a checked create body."""
+    return ServerSpec(**{name: body[name] for name in _SPEC_FIELDS if name in body})
+
+
+def _create_attempt(error: object) -> tuple[ServerSpec, datetime]:
+    """The spec and start time of the create an OutcomeUnknownError came from."""
+    if not isinstance(error, OutcomeUnknownError):
+        raise InvalidInputError(
+            "error", f"must be a vpsorg.OutcomeUnknownError, got {type(error).__name__}"
+        )
+    if error.spec is None or error.started_at is None:
+        raise InvalidInputError(
+            "error", "is not from servers.create or create_many: it carries no spec"
+        )
+    return error.spec, error.started_at
+
+
+def _check_skew(clock_skew: object) -> timedelta:
+    if (
+        isinstance(clock_skew, bool)
+        or not isinstance(clock_skew, (int, float))
+        or not math.isfinite(clock_skew)
+        or clock_skew < 0
+    ):
+        raise InvalidInputError(
+            "clock_skew", f"must be a non-negative, finite number of seconds, got {clock_skew!r}"
+        )
+    return timedelta(seconds=clock_skew)
 
 
 def _wait_times(

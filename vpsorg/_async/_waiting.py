@@ -5,21 +5,46 @@ the polling schedule and the timeouts. Each timeout is an anyio cancel scope aro
 whole wait, so it bounds the requests inside it too: a status check that hangs, or that
 retries for minutes, is cancelled when the wait's time is up, and the wait raises
 :class:`~vpsorg.WaitTimeoutError` carrying the last server seen.
+
+A wait also stops early, with :class:`~vpsorg.UnreachableStatusError`, when the server
+is seen in a status from which the wanted one cannot come without another action
+(:data:`DEFAULT_FAIL_ON` has the defaults per wanted status; ``fail_on`` changes them).
 """
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 
 import anyio
+import attrs
 
-from .._exceptions import InvalidInputError, NotFoundError, VPSOrgError, WaitTimeoutError
-from .._validation import check_id
+from .._exceptions import (
+    InvalidInputError,
+    NotFoundError,
+    UnreachableStatusError,
+    VPSOrgError,
+    WaitTimeoutError,
+)
+from .._validation import check_id, check_statuses
 from ..models import BulkResult, Failed, Outcome, Server, Succeeded
 from ._fleet import ProgressCallback, report_progress, run_bulk
 
-__all__ = ["FIRST_INTERVAL", "MAX_INTERVAL", "SWEEP_PAGE_SIZE", "wait_for_all", "wait_for_one"]
+__all__ = [
+    "DEFAULT_FAIL_ON",
+    "FIRST_INTERVAL",
+    "MAX_INTERVAL",
+    "SWEEP_PAGE_SIZE",
+    "WaitProgress",
+    "WaitProgressCallback",
+    "fail_statuses",
+    "wait_for_all",
+    "wait_for_one",
+]
+
+logger = logging.getLogger("vpsorg")
 
 #: Seconds of the first pause between checks; each pause is half as long again.
 FIRST_INTERVAL = 1.0
@@ -30,6 +55,77 @@ SWEEP_PAGE_SIZE = 500
 
 GetOne = Callable[[int], Awaitable[Server]]
 ListAll = Callable[[], AsyncIterable[Server]]
+
+#: For each status one can wait for, the statuses that end the wait at once, because the
+#: wanted one cannot follow them without another action (the API's transitions: create
+#: ``provisioning`` -> ``active``; start ``stopped`` -> ``starting`` -> ``active``; stop
+#: ``active`` -> ``stopping`` -> ``stopped``; reboot ``active`` -> ``rebooting`` ->
+#: ``active``; ``suspended`` is set by the provider, from any status).
+#:
+#: * ``active``: ``suspended``; ``stopping`` and ``stopped`` (a stop was made; only a
+#:   start brings it back. ``start()`` returns once the API has the server ``starting``,
+#:   so a wait after it does not see ``stopped``).
+#: * ``stopped``: ``suspended``; ``provisioning``, ``starting`` and ``rebooting`` (each
+#:   ends ``active``; only a stop made after it brings ``stopped``).
+#: * ``provisioning``, ``starting``, ``stopping``, ``rebooting``: ``suspended``.
+#: * ``suspended``, and any status vpsorg does not know: nothing.
+DEFAULT_FAIL_ON: Mapping[str, frozenset[str]] = {
+    "active": frozenset({"suspended", "stopping", "stopped"}),
+    "stopped": frozenset({"suspended", "provisioning", "starting", "rebooting"}),
+    "provisioning": frozenset({"suspended"}),
+    "starting": frozenset({"suspended"}),
+    "stopping": frozenset({"suspended"}),
+    "rebooting": frozenset({"suspended"}),
+}
+
+
+def fail_statuses(wanted: Sequence[str], fail_on: object) -> frozenset[str]:
+    """The statuses that end a wait for ``wanted`` with UnreachableStatusError.
+
+    ``fail_on=None`` takes the defaults: for one wanted status, its
+    :data:`DEFAULT_FAIL_ON` entry; for several, the statuses every one of them fails on
+    (waiting for ``["active", "stopped"]`` fails on ``suspended`` only). Otherwise
+    ``fail_on`` is a status or a list of them (an empty list: never fail early). A status
+    both wanted and in ``fail_on`` counts as wanted.
+    """
+    if fail_on is None:
+        sets = [DEFAULT_FAIL_ON.get(status, frozenset()) for status in wanted]
+        chosen = frozenset.intersection(*sets)
+    elif isinstance(fail_on, (list, tuple, set, frozenset)) and not fail_on:
+        chosen = frozenset()
+    else:
+        chosen = frozenset(check_statuses(fail_on, "fail_on"))
+    return chosen - frozenset(wanted)
+
+
+@attrs.frozen(slots=True)
+class WaitProgress:
+    """Passed to ``wait_for``'s ``progress`` callback after each status check.
+
+    Attributes:
+        server_id: the server waited on.
+        status: the status waited for (a string, or a list of them).
+        checks: status checks made so far (1 after the first).
+        elapsed: seconds since the wait began.
+        server: the server as this check saw it.
+    """
+
+    server_id: int
+    status: str | Sequence[str]
+    checks: int
+    elapsed: float
+    server: Server
+
+
+#: ``wait_for``'s progress callback: called in the event loop after each check.
+WaitProgressCallback = Callable[[WaitProgress], object]
+
+
+def _report_check(progress: WaitProgressCallback, report: WaitProgress) -> None:
+    try:
+        progress(report)
+    except Exception:
+        logger.exception("a wait progress callback raised; the wait goes on")
 
 
 def _pause(pause: float) -> float:
@@ -45,22 +141,34 @@ async def wait_for_one(
     within: float,
     interval: float,
     max_interval: float,
+    fail_on: frozenset[str] = frozenset(),
+    progress: WaitProgressCallback | None = None,
 ) -> Server:
     """Poll ``get(server_id)`` until its status is in ``wanted``; the first check is at once.
 
     Raises:
         WaitTimeoutError: ``within`` seconds passed, whatever was running then (a pause
             or a status check) is cancelled.
+        UnreachableStatusError: the server was seen in a status of ``fail_on``.
         NotFoundError: the server does not exist or disappeared.
     """
     wanted_set = frozenset(wanted)
     last: Server | None = None
     pause = interval
+    checks = 0
+    began = time.monotonic()
     with anyio.move_on_after(within):
         while True:
             last = await get(server_id)
+            checks += 1
+            if progress is not None:
+                elapsed = time.monotonic() - began
+                report = WaitProgress(server_id, _label(wanted), checks, elapsed, last)
+                _report_check(progress, report)
             if last.status in wanted_set:
                 return last
+            if last.status in fail_on:
+                raise UnreachableStatusError(server_id, _label(wanted), last, sorted(fail_on))
             await anyio.sleep(_pause(pause))
             pause = min(pause * 1.5, max_interval)
     raise WaitTimeoutError(server_id, _label(wanted), within, last)
@@ -77,14 +185,17 @@ async def wait_for_all(
     max_interval: float,
     concurrency: int,
     progress: ProgressCallback | None,
+    fail_on: frozenset[str] = frozenset(),
 ) -> BulkResult[int, Server]:
     """Wait until every server has a status in ``wanted``; one outcome per id, in order.
 
     Each round is one sweep of ``list_all()``; a server missing from a sweep is checked
     with ``get`` (``concurrency`` at a time) so a deleted one fails at once. An id that
-    is not a positive integer fails at once with :class:`~vpsorg.InvalidInputError`.
+    is not a positive integer fails at once with :class:`~vpsorg.InvalidInputError`; a
+    server seen in a status of ``fail_on`` with :class:`~vpsorg.UnreachableStatusError`.
     """
     sweeper = _Sweeper(get, list_all, server_ids, wanted, within, concurrency, progress)
+    sweeper.fail_on = fail_on
     return await sweeper.run(interval, max_interval)
 
 
@@ -117,6 +228,7 @@ class _Sweeper:
         self.invalid: dict[int, InvalidInputError] = {}  # by position: the id may be anything
         self.last: dict[int, Server] = {}
         self.counts = [0, 0]  # succeeded, failed
+        self.fail_on: frozenset[str] = frozenset()
 
     async def run(self, interval: float, max_interval: float) -> BulkResult[int, Server]:
         pending: set[int] = set()
@@ -151,9 +263,7 @@ class _Sweeper:
         async for server in self.list_all():
             if server.id in pending:
                 seen.add(server.id)
-                self.last[server.id] = server
-                if server.status in self.wanted:
-                    self._finish(server.id, server)
+                self._observe(server.id, server)
         missing = sorted(pending - seen)
         if missing:
             checked = await run_bulk(self.get, missing, concurrency=self.concurrency)
@@ -161,9 +271,15 @@ class _Sweeper:
                 if isinstance(outcome.error, NotFoundError):
                     self._finish(outcome.item, outcome.error)
                 elif outcome.value is not None:
-                    self.last[outcome.item] = outcome.value
-                    if outcome.value.status in self.wanted:
-                        self._finish(outcome.item, outcome.value)
+                    self._observe(outcome.item, outcome.value)
+
+    def _observe(self, server_id: int, server: Server) -> None:
+        self.last[server_id] = server
+        if server.status in self.wanted:
+            self._finish(server_id, server)
+        elif server.status in self.fail_on:
+            fail_on = sorted(self.fail_on)
+            self._finish(server_id, UnreachableStatusError(server_id, self.label, server, fail_on))
 
     def _finish(self, server_id: int, result: Server | BaseException) -> None:
         if server_id in self.done:

@@ -14,8 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .._async._fleet import DEFAULT_CONCURRENCY, ProgressCallback
-from .._async._servers import _WAIT_FIRST_INTERVAL, _WAIT_MAX_INTERVAL, AsyncServers, SpecT
+from .._async._servers import (
+    _CLOCK_SKEW,
+    _WAIT_FIRST_INTERVAL,
+    _WAIT_MAX_INTERVAL,
+    AsyncServers,
+    SpecT,
+)
+from .._async._waiting import WaitProgressCallback
 from .._blocking import BlockingResource, ServerIterator
+from .._exceptions import OutcomeUnknownError
 from ..models import ActionResult, BulkResult, Server
 
 __all__ = ["Servers"]
@@ -69,12 +77,17 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         wait: bool = False,
         wait_timeout: float = 600.0,
+        reconcile: bool = False,
     ) -> Server:
         """Create (deploy) a server.
 
         A create is never retried once the request may have reached the API, so it can
         never make two servers; if the outcome is unknown it raises
-        :class:`~vpsorg.OutcomeUnknownError` (list the servers to check).
+        :class:`~vpsorg.OutcomeUnknownError`, carrying what was asked (``spec``) and when
+        (``started_at``): :meth:`find_created` settles it. With ``reconcile=True`` this
+        method settles it itself: it returns the server the create made, or raises
+        :class:`~vpsorg.NotCreatedError` (none was made: creating again is safe; vpsorg
+        does not resend) or :class:`~vpsorg.AmbiguousCreateError` (several could be it).
 
         Args:
             name: letters, digits and hyphens.
@@ -87,15 +100,23 @@ class Servers(BlockingResource[AsyncServers]):
             wait: also wait until the server is ``active`` and return it then.
             wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
                 number (checked before anything is sent, whatever ``wait`` is).
+            reconcile: when the outcome is unknown, look for the server the create may
+                have made (see :meth:`find_created` for the rules) instead of raising
+                :class:`~vpsorg.OutcomeUnknownError`. If that look-up fails too, the
+                ``OutcomeUnknownError`` is raised.
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
+            A server found by ``reconcile`` is returned as listed (the list view).
 
         Raises:
             InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
                 nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
+            OutcomeUnknownError: the create may or may not have happened.
+            NotCreatedError: with ``reconcile``, the create did not happen.
+            AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
         wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
@@ -114,6 +135,7 @@ class Servers(BlockingResource[AsyncServers]):
             backups_enabled=backups_enabled,
             wait=wait,
             wait_timeout=wait_timeout,
+            reconcile=reconcile,
         )
 
     def get(self, server_id: int) -> Server:
@@ -200,12 +222,16 @@ class Servers(BlockingResource[AsyncServers]):
         timeout: float = 600.0,
         interval: float = _WAIT_FIRST_INTERVAL,
         max_interval: float = _WAIT_MAX_INTERVAL,
+        fail_on: str | Sequence[str] | None = None,
+        progress: WaitProgressCallback | None = None,
     ) -> Server:
         """Wait until a server has the given status (or one of several), and return it.
 
         The first check is immediate; then the pause grows by half each round, with
         jitter, up to ``max_interval``. ``timeout`` bounds the whole wait, the status
-        checks included: one still running when the time is up is cancelled.
+        checks included: one still running when the time is up is cancelled. The wait
+        stops early when the server reaches a status from which the wanted one cannot
+        come without another action (``fail_on``), e.g. ``suspended`` for ``active``.
 
         Args:
             server_id: the server to watch.
@@ -215,11 +241,23 @@ class Servers(BlockingResource[AsyncServers]):
             timeout: seconds the whole wait may take (positive and finite).
             interval: seconds of the first pause between checks.
             max_interval: the longest pause between checks, in seconds.
+            fail_on: the statuses that end the wait at once with
+                :class:`~vpsorg.UnreachableStatusError`: a status or a list of them, ``[]``
+                for none. ``None`` (the default) takes the defaults of the status waited
+                for: for ``active``, ``suspended``, ``stopping`` and ``stopped``; for
+                ``stopped``, ``suspended``, ``provisioning``, ``starting`` and
+                ``rebooting``; for the other known statuses but ``suspended``,
+                ``suspended``; for several statuses, those all of them fail on.
+            progress: called after each status check with a
+                :class:`~vpsorg.WaitProgress` (the server as seen, the checks made, the
+                seconds elapsed); an exception it raises is logged, not propagated.
 
         Raises:
             InvalidInputError: a bad argument; nothing was sent.
             WaitTimeoutError: not reached within ``timeout`` seconds (it carries
                 ``last_seen``, the last server observed).
+            UnreachableStatusError: the server reached a status of ``fail_on`` (it
+                carries ``last_seen``).
             NotFoundError: the server does not exist or disappeared.
         """
         return self._runner.call(
@@ -229,7 +267,48 @@ class Servers(BlockingResource[AsyncServers]):
             timeout=timeout,
             interval=interval,
             max_interval=max_interval,
+            fail_on=fail_on,
+            progress=progress,
         )
+
+    def find_created(
+        self, error: OutcomeUnknownError, *, clock_skew: float = _CLOCK_SKEW
+    ) -> Server | None:
+        """Find the server a create whose outcome is unknown may have made.
+
+        The API has no idempotency key, but a server's name, location, plan, operating
+        system and creation time identify it. This lists the servers of the create's
+        location and keeps those whose ``name``, ``plan.id``, ``os.id`` (and
+        ``hostname``, if the create gave one) are the create's and whose ``created_at``
+        lies in the window from ``error.started_at - clock_skew`` (just before the first
+        attempt was sent; rounded down to the whole second) to now ``+ clock_skew``. When
+        nothing matches, it lists once more before answering, so a server moved across a
+        page boundary by a concurrent delete is not missed.
+
+        Args:
+            error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
+                in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
+            clock_skew: seconds by which the API's clock may differ from this
+                machine's (non-negative, finite; 60 by default).
+
+        Returns:
+            The one matching server (as listed), or ``None`` when there is none: the
+            create did not happen, and creating again is safe.
+
+        Raises:
+            InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
+                or ``clock_skew`` is bad; nothing was sent.
+            AmbiguousCreateError: several servers match; they are in its
+                ``candidates``.
+
+        Example::
+
+            try:
+                server = client.servers.create("web-1", 1, 5, "us-west")
+            except vpsorg.OutcomeUnknownError as error:
+                server = client.servers.find_created(error)
+        """
+        return self._runner.call(self._async.find_created, error=error, clock_skew=clock_skew)
 
     def get_many(
         self,
@@ -254,15 +333,23 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        reconcile: bool = False,
     ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever
         made twice; an item whose outcome is unknown holds an
-        :class:`~vpsorg.OutcomeUnknownError`.
+        :class:`~vpsorg.OutcomeUnknownError`. With ``reconcile=True`` each such item is
+        settled as ``create(..., reconcile=True)`` settles it: it holds the server the
+        create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
+        :class:`~vpsorg.AmbiguousCreateError`.
         """
         return self._runner.call(
-            self._async.create_many, specs=specs, concurrency=concurrency, progress=progress
+            self._async.create_many,
+            specs=specs,
+            concurrency=concurrency,
+            progress=progress,
+            reconcile=reconcile,
         )
 
     def delete_many(
@@ -332,6 +419,7 @@ class Servers(BlockingResource[AsyncServers]):
         max_interval: float = _WAIT_MAX_INTERVAL,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        fail_on: str | Sequence[str] | None = None,
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
@@ -342,9 +430,12 @@ class Servers(BlockingResource[AsyncServers]):
         get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
         bounds the whole call, the requests of a sweep included.
 
-        ``status`` takes what :meth:`wait_for`'s does (a status vpsorg does not know logs
-        one warning). Every argument is checked before the first request; an id that is
-        not a positive integer becomes that item's :class:`~vpsorg.InvalidInputError`.
+        ``status`` and ``fail_on`` take what :meth:`wait_for`'s do (a status vpsorg does
+        not know logs one warning): a server seen in a ``fail_on`` status gets an
+        :class:`~vpsorg.UnreachableStatusError` at once. ``progress`` is called with a
+        :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
+        before the first request; an id that is not a positive integer becomes that
+        item's :class:`~vpsorg.InvalidInputError`.
         """
         return self._runner.call(
             self._async.wait_for_many,
@@ -355,4 +446,5 @@ class Servers(BlockingResource[AsyncServers]):
             max_interval=max_interval,
             concurrency=concurrency,
             progress=progress,
+            fail_on=fail_on,
         )
