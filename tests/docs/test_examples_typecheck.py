@@ -28,12 +28,6 @@ mypy_api = pytest.importorskip("mypy.api")
 #: (page, a piece of the block's code, why it fails today). Keep it empty where possible.
 EXPECTED_TO_FAIL: list[tuple[str, str, str]] = [
     (
-        "docs/waiting.md",
-        "error.last_seen.status",
-        "WaitTimeoutError.last_seen is typed Server | None; the example needs a guard "
-        "(or the attribute a narrower type)",
-    ),
-    (
         "docs/async-client.md",
         "server.resource_usage.cpu_percent",
         "Server.resource_usage is typed ResourceUsage | None; the example needs a guard",

@@ -54,6 +54,11 @@ def get_server(settings: Settings, server_id: int) -> None:
     "--backups/--no-backups", default=None, help="Automatic backups [default: the API's, off]."
 )
 @click.option("--wait", is_flag=True, help="Wait until the server is active.")
+@click.option(
+    "--reconcile",
+    is_flag=True,
+    help="If the outcome is unknown (answer lost), find the server the create made.",
+)
 @timeout_option
 @output_option
 @click.pass_obj
@@ -67,9 +72,14 @@ def create_server(
     ssh_key_id: int | None,
     backups: bool | None,
     wait: bool,
+    reconcile: bool,
     timeout: float,
 ) -> None:
-    """Create (deploy) a server and show it."""
+    """Create (deploy) a server and show it.
+
+    With --reconcile, a create whose answer was lost is settled by listing the servers:
+    the one it made is shown; if it made none, or several could be it, the error says so.
+    """
 
     async def create(s: vpsorg.AsyncServers) -> vpsorg.Server:
         server = await s.create(
@@ -80,6 +90,7 @@ def create_server(
             hostname=hostname,
             ssh_key_id=ssh_key_id,
             backups_enabled=backups,
+            reconcile=reconcile,
         )
         if not wait:
             return server
