@@ -30,7 +30,8 @@ Every public method gets a blocking twin with the same name (``aclose`` becomes
 * a plain method returning an async iterable wraps its result in the blocking twin
   (``ServerIterator(self, self._async.list(...))``);
 * a method returning ``Self`` (``with_options``) returns a blocking copy sharing the loop;
-* a property reads the async object's.
+* a property reads the async object's; one returning another generated resource
+  (``AsyncServersWithRawResponse``) wraps it in that resource's twin.
 
 Anything else stops the generator with an error, so a new kind of method gets a decision
 instead of a wrong twin. The output goes through ``ruff check --select I --fix`` and
@@ -86,7 +87,8 @@ Blocking:
     one that is garbage collected, or still open at exit, is closed for you. A client
     created before ``os.fork()`` works in the child, on a loop thread and connections
     of its own.
-""" + textwrap.indent(PROGRESS_NOTE, "    ")
+""" + textwrap.indent(PROGRESS_NOTE, "    ") + """
+    The ``event_hooks`` are called in that event-loop thread too, during the call."""
 
 RESOURCE_DOC = """\
 Each method runs its async twin on the client's event loop, in the client's background
@@ -612,6 +614,12 @@ class _ClassWriter:
         if name == "aclose":
             return ["self._close()"]
         if _decorators(node) == ["property"]:
+            twin = self.names.get(returns)
+            if twin is not None and self.plan.homes.get(twin, "").startswith("vpsorg._sync."):
+                # A property giving another async resource: its blocking twin, sharing
+                # this object's loop (``with_raw_response``).
+                self.used.add(twin)
+                return [f"return {twin}(self, self._async.{name})"]
             return [f"return self._async.{name}"]
         if isinstance(node, ast.AsyncFunctionDef):
             call = f"self._runner.call(self._async.{name}{', ' if passed else ''}{passed})"

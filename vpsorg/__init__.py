@@ -16,10 +16,21 @@ from . import fleet
 from ._async._client import AsyncClient
 from ._async._fleet import BulkProgress, ProgressCallback
 from ._async._pagination import AsyncServerList
+from ._async._raw import AsyncServersWithRawResponse, RawResponse
 from ._async._servers import AsyncServers
 from ._async._transport import AsyncTransport, Response
 from ._async._waiting import WaitProgress, WaitProgressCallback
 from ._config import DEFAULT_BASE_URL, Limits, RetryPolicy, Timeout
+from ._events import (
+    EVENT_HEADERS,
+    AttemptEnded,
+    AttemptStarted,
+    CallEnded,
+    CallStarted,
+    Event,
+    EventHook,
+    RetryScheduled,
+)
 from ._exceptions import (
     AmbiguousCreateError,
     APIConnectionError,
@@ -46,6 +57,7 @@ from ._exceptions import (
 )
 from ._sync import ServerIterator
 from ._sync._client import Client
+from ._sync._raw import ServersWithRawResponse
 from ._sync._servers import Servers
 from ._version import __version__
 from .models import (
@@ -75,6 +87,9 @@ __all__ = [
     "AsyncClient",
     "AsyncServerList",
     "AsyncServers",
+    "AsyncServersWithRawResponse",
+    "AttemptEnded",
+    "AttemptStarted",
     "AsyncTransport",
     "AmbiguousCreateError",
     "AuthenticationError",
@@ -82,8 +97,13 @@ __all__ = [
     "BulkOperationError",
     "BulkProgress",
     "BulkResult",
+    "CallEnded",
+    "CallStarted",
     "Client",
     "ConfigurationError",
+    "EVENT_HEADERS",
+    "Event",
+    "EventHook",
     "Failed",
     "InternalServerError",
     "InvalidInputError",
@@ -98,10 +118,12 @@ __all__ = [
     "Plan",
     "ProgressCallback",
     "RateLimitError",
+    "RawResponse",
     "ResourceUsage",
     "Response",
     "ResponseTooLargeError",
     "RetryPolicy",
+    "RetryScheduled",
     "Server",
     "ServerIterator",
     "ServerPage",
@@ -109,6 +131,7 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
+    "ServersWithRawResponse",
     "Succeeded",
     "Timeout",
     "UnreachableStatusError",

@@ -120,7 +120,11 @@ class BlockingClient:
 class BlockingResource(Generic[R]):
     """What every generated blocking resource shares: its client's loop and its async twin."""
 
-    def __init__(self, client: BlockingClient, resource: R) -> None:
+    _lifetime: _Lifetime
+    _runner: LoopThread
+
+    def __init__(self, client: BlockingClient | BlockingResource[Any], resource: R) -> None:
+        """``client``: the client, or the resource this one is reached from."""
         self._lifetime = client._lifetime  # the loop stays open while this is in use
         self._runner = client._runner
         self._async = resource

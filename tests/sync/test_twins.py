@@ -24,6 +24,7 @@ gen = load()
 PAIRS: list[tuple[type, type, set[str] | None]] = [
     (vpsorg.AsyncClient, vpsorg.Client, {"transport"}),
     (vpsorg.AsyncServers, vpsorg.Servers, None),
+    (vpsorg.AsyncServersWithRawResponse, vpsorg.ServersWithRawResponse, None),
 ]
 
 
@@ -131,7 +132,7 @@ def _generated_methods(path: Path) -> list[ast.FunctionDef]:
 
 def test_every_generated_call_passes_every_parameter_by_name() -> None:
     checked = 0
-    for module in ("_servers", "_client"):
+    for module in ("_servers", "_client", "_raw"):
         for node in _generated_methods(ROOT / "vpsorg" / "_sync" / f"{module}.py"):
             params = {a.arg for a in [*node.args.args, *node.args.kwonlyargs]} - {"self"}
             if not params or node.name == "__exit__":
@@ -144,7 +145,8 @@ def test_every_generated_call_passes_every_parameter_by_name() -> None:
             }
             assert passed == params, f"{module}.{node.name}"
             checked += 1
-    assert checked == 19  # the 17 servers methods, Client.__init__ and with_options
+    # the 18 servers methods, Client.__init__, with_options and the 9 raw-response ones
+    assert checked == 29
 
 
 def test_the_pairs_are_every_class_the_generator_writes() -> None:

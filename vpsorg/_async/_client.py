@@ -9,6 +9,7 @@ hands its pipeline to each resource, and closes the transport; it sends nothing 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +17,8 @@ import attrs
 from typing_extensions import Self
 
 from .._config import Limits, RetryPolicy, Timeout, coerce_timeout, resolve_config
+from .._events import Emitter, EventHook
+from .._exceptions import ConfigurationError
 from ._pipeline import Pipeline
 from ._servers import AsyncServers
 from ._transport import AiohttpTransport, AsyncTransport
@@ -50,6 +53,14 @@ class AsyncClient:
             ``Proxy-Authorization`` and never appear in a repr, log line or error.
         proxy_from_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/
             ``ALL_PROXY``, honouring ``NO_PROXY`` (off by default; ``proxy=`` wins).
+        event_hooks: callables each given every :data:`vpsorg.Event` of every call:
+            :class:`~vpsorg.CallStarted`, :class:`~vpsorg.AttemptStarted`,
+            :class:`~vpsorg.AttemptEnded`, :class:`~vpsorg.RetryScheduled`,
+            :class:`~vpsorg.CallEnded` (none carries the token). They are called
+            synchronously during the call, in its event loop; one that raises is logged
+            once and the call goes on.
+            ``vpsorg.otel.OTelHooks()`` turns them into OpenTelemetry spans. Copies
+            made by :meth:`with_options` keep them. See "Observability" in the docs.
         transport: a custom transport (for tests); by default one aiohttp session.
 
     Raises:
@@ -74,6 +85,7 @@ class AsyncClient:
         allow_insecure_http: bool = False,
         proxy: str | None = None,
         proxy_from_env: bool = False,
+        event_hooks: Sequence[EventHook] | None = None,
         transport: AsyncTransport | None = None,
     ) -> None:
         config = resolve_config(
@@ -89,7 +101,8 @@ class AsyncClient:
             proxy=proxy,
             proxy_from_env=proxy_from_env,
         )
-        self._init(Pipeline(config, transport or AiohttpTransport(config)))
+        hooks = _check_hooks(event_hooks)
+        self._init(Pipeline(config, transport or AiohttpTransport(config), events=hooks))
 
     def _init(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
@@ -157,3 +170,19 @@ class AsyncClient:
         if self._is_copy:
             return
         await self._pipeline.aclose()
+
+
+def _check_hooks(hooks: object) -> Emitter | None:
+    """The emitter for ``event_hooks``, or None without hooks; checked before anything."""
+    if hooks is None:
+        return None
+    if isinstance(hooks, (str, bytes)) or not isinstance(hooks, Sequence) or callable(hooks):
+        raise ConfigurationError(
+            f"event_hooks must be a list of callables, not {type(hooks).__name__}"
+        )
+    for hook in hooks:
+        if not callable(hook):
+            raise ConfigurationError(
+                f"every event hook must be callable; got {type(hook).__name__}"
+            )
+    return Emitter(hooks) if hooks else None

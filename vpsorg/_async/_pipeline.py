@@ -7,9 +7,10 @@ the client. There is one pipeline per client and per ``with_options`` copy; the 
 share the transport (the connection pool), the gate and the budgets.
 
 The common case is kept lean on purpose: a first attempt that succeeds, with no deadline,
-the gate open and debug logging off, runs one transport call and two comparisons. The
-retry machinery (:class:`_Call`: decisions, budget, sleeps, error building, logging) is
-entered only when that is not the case.
+no event hooks, the gate open and debug logging off, runs one transport call and two
+comparisons. The retry machinery (:class:`_Call`: decisions, budget, sleeps, error
+building, logging, events, raw-response capture) is entered only when that is not the
+case, so a client without event hooks pays nothing for them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import anyio
@@ -26,6 +27,18 @@ import attrs
 
 from .. import _json
 from .._config import ClientConfig, RetryPolicy
+from .._events import (
+    AttemptEnded,
+    AttemptStarted,
+    CallEnded,
+    CallStarted,
+    Emitter,
+    RetryScheduled,
+    event_headers,
+    full_url,
+    next_call_id,
+    url_template,
+)
 from .._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -46,6 +59,7 @@ from .._retry import (
     parse_retry_after,
 )
 from ._decoding import decode_json
+from ._raw import CAPTURE
 from ._transport import AsyncTransport, Response
 
 __all__ = ["Pipeline"]
@@ -75,6 +89,9 @@ class Pipeline:
         transport: the transport every request goes through.
         gate: the rate-limit gate to share (a new one by default).
         budgets: the retry budgets to share, one per budget size (new ones by default).
+        events: the event hooks to call (none by default).
+        capture: fill the raw-response capture of the running call (see
+            :mod:`vpsorg._async._raw`); only the pipeline of ``with_raw_response`` does.
     """
 
     def __init__(
@@ -84,6 +101,8 @@ class Pipeline:
         *,
         gate: RateGate | None = None,
         budgets: dict[int, RetryBudget] | None = None,
+        events: Emitter | None = None,
+        capture: bool = False,
     ) -> None:
         self.config: ClientConfig = config
         self.transport: AsyncTransport = transport
@@ -102,6 +121,13 @@ class Pipeline:
         self._timeout = config.timeout
         self._deadline = config.timeout.deadline
         self._refund = policy.success_refund
+        #: The event hooks (an empty emitter when there are none).
+        self.events: Emitter = events if events is not None else Emitter(())
+        #: Whether raw-response capture is on (the ``with_raw_response`` pipeline).
+        self.capture: bool = capture
+        # The common case needs no _Call: no deadline, no hooks, no capture.
+        self._plain = self._deadline is None and not self.events and not capture
+        self._raw: Pipeline | None = None
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` (relative, no leading ``/``) under the base URL."""
@@ -113,7 +139,23 @@ class Pipeline:
         A retry policy with the same budget size shares the budget; another size gets a
         budget of its own, shared by every copy asking for that size.
         """
-        return Pipeline(config, self.transport, gate=self.gate, budgets=self._budgets)
+        return Pipeline(
+            config, self.transport, gate=self.gate, budgets=self._budgets, events=self.events
+        )
+
+    def raw(self) -> Pipeline:
+        """This pipeline with raw-response capture on (made once, sharing everything)."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = Pipeline(
+                self.config,
+                self.transport,
+                gate=self.gate,
+                budgets=self._budgets,
+                events=self.events,
+                capture=True,
+            )
+        return raw
 
     async def aclose(self) -> None:
         """Close the transport (every connection)."""
@@ -134,7 +176,7 @@ class Pipeline:
         counts as success (a retried DELETE whose first attempt did delete).
         """
         body = None if json is None else _json.dumps(json)
-        if self._deadline is None and not self.gate.until and not logger.isEnabledFor(_DEBUG):
+        if self._plain and not self.gate.until and not logger.isEnabledFor(_DEBUG):
             try:
                 response = await self.transport.request(
                     method, url, params=params, body=body, timeout=self._timeout
@@ -150,6 +192,8 @@ class Pipeline:
             call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
             return await call.recover(response)
         call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
+        if self.events:
+            return await call.run_with_events()
         if self._deadline is None:
             return await call.run()
         return await call.run_within(self._deadline)
@@ -221,12 +265,16 @@ class _Call:
         "ambiguous",
         "attempt",
         "body",
+        "call_id",
         "deadline",
+        "full_url",
         "in_flight",
         "method",
         "missing_ok",
         "params",
         "pipeline",
+        "started",
+        "template",
         "url",
     )
 
@@ -254,6 +302,62 @@ class _Call:
         self.in_flight = False
         #: the loop time the call must end by, or None.
         self.deadline: float | None = None
+        #: when the call began (perf_counter), for events and raw responses.
+        self.started = time.perf_counter()
+        #: set by run_with_events: what every event of the call carries.
+        self.call_id = 0
+        self.template = ""
+        self.full_url = url
+
+    async def run_with_events(self) -> Response:
+        """Run the call, emitting CallStarted first and CallEnded whatever happens."""
+        pipeline = self.pipeline
+        emit = pipeline.events.emit
+        self.call_id = next_call_id()
+        self.template = url_template(self.url, pipeline.base_url)
+        self.full_url = full_url(self.url, self.params)
+        emit(
+            CallStarted(
+                call_id=self.call_id,
+                method=self.method,
+                url_template=self.template,
+                url=self.full_url,
+            )
+        )
+        try:
+            if pipeline._deadline is None:
+                response = await self.run()
+            else:
+                response = await self.run_within(pipeline._deadline)
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            self._call_ended("error", status if isinstance(status, int) else None, exc)
+            raise
+        except BaseException as exc:
+            self._call_ended("cancelled", None, exc)
+            raise
+        self._call_ended("success", response.status, None)
+        return response
+
+    def _call_ended(
+        self,
+        outcome: Literal["success", "error", "cancelled"],
+        status: int | None,
+        error: BaseException | None,
+    ) -> None:
+        self.pipeline.events.emit(
+            CallEnded(
+                call_id=self.call_id,
+                method=self.method,
+                url_template=self.template,
+                url=self.full_url,
+                attempts=self.attempt,
+                elapsed=time.perf_counter() - self.started,
+                outcome=outcome,
+                status_code=status,
+                error=error,
+            )
+        )
 
     async def run_within(self, seconds: float) -> Response:
         """Run the call inside a cancel scope that ends it at the deadline."""
@@ -268,7 +372,7 @@ class _Call:
         """Make attempts until one succeeds or the error is final."""
         outcome = await self._attempt()
         if type(outcome) is Response and 200 <= outcome.status < 300:
-            self._succeeded()
+            self._succeeded(outcome)
             return outcome
         return await self.recover(outcome)
 
@@ -277,17 +381,30 @@ class _Call:
         for _ in range(self.pipeline.policy.max_attempts + 1):  # bounded; decide() stops first
             done = await self._after_failure(outcome)
             if done is not None:
+                if self.pipeline.capture:
+                    self._capture(done)
                 return done
             outcome = await self._attempt()
             if type(outcome) is Response and 200 <= outcome.status < 300:
-                self._succeeded()
+                self._succeeded(outcome)
                 return outcome
         raise AssertionError("unreachable: decide() bounds the attempts")  # pragma: no cover
 
-    def _succeeded(self) -> None:
-        budget = self.pipeline.budget
+    def _succeeded(self, response: Response) -> None:
+        pipeline = self.pipeline
+        budget = pipeline.budget
         if budget is not None:
-            budget.refund(self.pipeline.policy.success_refund)
+            budget.refund(pipeline.policy.success_refund)
+        if pipeline.capture:
+            self._capture(response)
+
+    def _capture(self, response: Response) -> None:
+        """Hand the final response to the raw-response wrapper running this call."""
+        capture = CAPTURE.get()
+        if capture is not None:
+            capture.record(
+                self.method, self.url, response, self.attempt, time.perf_counter() - self.started
+            )
 
     async def _attempt(self) -> Response | APIConnectionError:
         pipeline = self.pipeline
@@ -309,6 +426,17 @@ class _Call:
             if timeout.total is None or remaining < timeout.total:
                 timeout = attrs.evolve(timeout, total=remaining)
         debug = logger.isEnabledFor(_DEBUG)
+        events = pipeline.events
+        if events:
+            events.emit(
+                AttemptStarted(
+                    call_id=self.call_id,
+                    method=method,
+                    url_template=self.template,
+                    url=self.full_url,
+                    attempt=self.attempt,
+                )
+            )
         started = time.perf_counter()
         self.in_flight = True
         try:
@@ -317,6 +445,8 @@ class _Call:
             )
         except APIConnectionError as exc:
             self.in_flight = False
+            if events:
+                self._attempt_ended(None, exc, started)
             if debug:
                 logger.debug(
                     "%s %s -> %s after %.1f ms (attempt %d)",
@@ -327,7 +457,13 @@ class _Call:
                     self.attempt,
                 )
             return exc
+        except BaseException as exc:  # cancelled: the call's CallEnded says so too
+            if events:
+                self._attempt_ended(None, exc, started)
+            raise
         self.in_flight = False
+        if events:
+            self._attempt_ended(response, None, started)
         if debug:
             logger.debug(
                 "%s %s -> %d in %.1f ms (attempt %d)%s",
@@ -339,6 +475,25 @@ class _Call:
                 _safe_headers(response.headers),
             )
         return response
+
+    def _attempt_ended(
+        self, response: Response | None, error: BaseException | None, started: float
+    ) -> None:
+        headers = event_headers(response.headers) if response is not None else event_headers({})
+        self.pipeline.events.emit(
+            AttemptEnded(
+                call_id=self.call_id,
+                method=self.method,
+                url_template=self.template,
+                url=self.full_url,
+                attempt=self.attempt,
+                status_code=response.status if response is not None else None,
+                error=error,
+                elapsed=time.perf_counter() - started,
+                request_id=_request_id(response.headers) if response is not None else None,
+                headers=headers,
+            )
+        )
 
     async def _after_failure(self, outcome: Response | APIConnectionError) -> Response | None:
         """Sleep and return None to retry, return a response that counts, or raise."""
@@ -410,6 +565,19 @@ class _Call:
             decision.delay,
             _short(error),
         )
+        events = pipeline.events
+        if events:
+            events.emit(
+                RetryScheduled(
+                    call_id=self.call_id,
+                    method=self.method,
+                    url_template=self.template,
+                    url=self.full_url,
+                    attempt=self.attempt,
+                    delay=decision.delay,
+                    reason=_short(error),
+                )
+            )
         if decision.delay > 0:
             await asyncio.sleep(decision.delay)
         return True

@@ -42,6 +42,7 @@ from ..models import ActionResult, BulkResult, Server, ServerSpec, ServerStatus
 from ._decoding import decode_model
 from ._fleet import DEFAULT_CONCURRENCY, ProgressCallback, check_concurrency, run_bulk
 from ._pagination import AsyncServerList
+from ._raw import AsyncServersWithRawResponse
 from ._waiting import (
     FIRST_INTERVAL,
     MAX_INTERVAL,
@@ -85,6 +86,18 @@ class AsyncServers:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._pipeline.base_url!r})"
+
+    @property
+    def with_raw_response(self) -> AsyncServersWithRawResponse:
+        """The endpoints again, each returning a :class:`~vpsorg.RawResponse`.
+
+        The status, headers, request id, attempts and elapsed time of the call, with
+        the parsed model in ``parsed``::
+
+            raw = await client.servers.with_raw_response.get(12345)
+            print(raw.status_code, raw.request_id, raw.retries_taken, raw.parsed.name)
+        """
+        return AsyncServersWithRawResponse(type(self)(self._pipeline.raw()))
 
     # ------------------------------------------------------------------ endpoints
 

@@ -8,6 +8,7 @@ See :mod:`vpsorg._blocking` and :mod:`vpsorg._runtime` for how it runs.
 
 from .._blocking import ServerIterator
 from ._client import Client
+from ._raw import ServersWithRawResponse
 from ._servers import Servers
 
-__all__ = ["Client", "ServerIterator", "Servers"]
+__all__ = ["Client", "ServerIterator", "Servers", "ServersWithRawResponse"]

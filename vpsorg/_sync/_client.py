@@ -10,6 +10,7 @@ in a background thread (see :mod:`vpsorg._runtime`).
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from types import TracebackType
 
 from typing_extensions import Self
@@ -17,6 +18,7 @@ from typing_extensions import Self
 from .._async._client import AsyncClient
 from .._blocking import BlockingClient
 from .._config import Limits, RetryPolicy, Timeout
+from .._events import EventHook
 from ._servers import Servers
 
 __all__ = ["Client"]
@@ -49,6 +51,14 @@ class Client(BlockingClient):
             ``Proxy-Authorization`` and never appear in a repr, log line or error.
         proxy_from_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/
             ``ALL_PROXY``, honouring ``NO_PROXY`` (off by default; ``proxy=`` wins).
+        event_hooks: callables each given every :data:`vpsorg.Event` of every call:
+            :class:`~vpsorg.CallStarted`, :class:`~vpsorg.AttemptStarted`,
+            :class:`~vpsorg.AttemptEnded`, :class:`~vpsorg.RetryScheduled`,
+            :class:`~vpsorg.CallEnded` (none carries the token). They are called
+            synchronously during the call, in its event loop; one that raises is logged
+            once and the call goes on.
+            ``vpsorg.otel.OTelHooks()`` turns them into OpenTelemetry spans. Copies
+            made by :meth:`with_options` keep them. See "Observability" in the docs.
 
     Raises:
         ConfigurationError: no token, or an unusable base URL or setting.
@@ -65,6 +75,7 @@ class Client(BlockingClient):
         of its own.
         The ``progress`` callback of a bulk method is called in the client's event-loop thread,
         not in the calling thread: keep it quick, and do not call the client from it.
+        The ``event_hooks`` are called in that event-loop thread too, during the call.
     """
 
     servers: Servers
@@ -86,6 +97,7 @@ class Client(BlockingClient):
         allow_insecure_http: bool = False,
         proxy: str | None = None,
         proxy_from_env: bool = False,
+        event_hooks: Sequence[EventHook] | None = None,
     ) -> None:
         self._start(
             AsyncClient(
@@ -100,6 +112,7 @@ class Client(BlockingClient):
                 allow_insecure_http=allow_insecure_http,
                 proxy=proxy,
                 proxy_from_env=proxy_from_env,
+                event_hooks=event_hooks,
             )
         )
 

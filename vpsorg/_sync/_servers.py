@@ -25,6 +25,7 @@ from .._async._waiting import WaitProgressCallback
 from .._blocking import BlockingResource, ServerIterator
 from .._exceptions import OutcomeUnknownError
 from ..models import ActionResult, BulkResult, Server
+from ._raw import ServersWithRawResponse
 
 __all__ = ["Servers"]
 
@@ -35,6 +36,18 @@ class Servers(BlockingResource[AsyncServers]):
     The ``progress`` callback of a bulk method is called in the client's event-loop thread,
     not in the calling thread: keep it quick, and do not call the client from it.
     """
+
+    @property
+    def with_raw_response(self) -> ServersWithRawResponse:
+        """The endpoints again, each returning a :class:`~vpsorg.RawResponse`.
+
+        The status, headers, request id, attempts and elapsed time of the call, with
+        the parsed model in ``parsed``::
+
+            raw = client.servers.with_raw_response.get(12345)
+            print(raw.status_code, raw.request_id, raw.retries_taken, raw.parsed.name)
+        """
+        return ServersWithRawResponse(self, self._async.with_raw_response)
 
     def list(
         self,

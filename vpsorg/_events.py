@@ -1,0 +1,240 @@
+"""Typed events about each call and each attempt, for the client's ``event_hooks``.
+
+Give a client one or more hooks, callables taking one event::
+
+    def show(event: vpsorg.Event) -> None:
+        print(event)
+
+    client = vpsorg.AsyncClient(event_hooks=[show])
+
+A call (one method such as ``servers.get``, one request with its retries) emits, in
+order: :class:`CallStarted`; for each attempt an :class:`AttemptStarted` and an
+:class:`AttemptEnded`, with a :class:`RetryScheduled` between two attempts; and always
+:class:`CallEnded`, whatever ends the call (success, error, deadline, cancellation).
+Every event of one call carries the same ``call_id``.
+
+Events are frozen attrs classes. None of them carries the API token: the token travels
+only in the ``Authorization`` header, URLs never hold it, and the response headers an
+event shows are an allow-list (:data:`EVENT_HEADERS`). There are no request headers or
+bodies in events.
+
+Hooks run synchronously, in the task making the call (for the blocking
+:class:`~vpsorg.Client`: in the client's event-loop thread, not the calling thread), so
+keep them quick and never block in them. A hook that raises does not break the call:
+the error is logged once per hook (logger ``"vpsorg"``, with its traceback) and the hook
+keeps being called. With no hooks, a client builds no events at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Literal
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+
+__all__ = [
+    "EVENT_HEADERS",
+    "AttemptEnded",
+    "AttemptStarted",
+    "CallEnded",
+    "CallStarted",
+    "Event",
+    "EventHook",
+    "RetryScheduled",
+]
+
+logger = logging.getLogger("vpsorg")
+
+#: The response headers an :class:`AttemptEnded` (and a raw response's ``request_id``)
+#: may show; every other header is left out.
+EVENT_HEADERS: tuple[str, ...] = (
+    "Content-Type",
+    "Content-Length",
+    "X-Request-ID",
+    "Retry-After",
+    "Deprecation",
+    "Sunset",
+    "Date",
+    "Server",
+)
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+@attrs.frozen(kw_only=True)
+class CallStarted:
+    """A call begins: nothing has been sent yet (the rate-limit gate may still hold it)."""
+
+    #: Identifies the call: every event of the call carries it (unique in the process).
+    call_id: int
+    #: The HTTP method, e.g. ``"POST"``.
+    method: str
+    #: The path under the base URL with ids replaced, e.g. ``"/servers/{id}/start/"``.
+    url_template: str
+    #: The full URL, with the query string (never the token).
+    url: str
+
+
+@attrs.frozen(kw_only=True)
+class AttemptStarted:
+    """One attempt is about to be sent."""
+
+    #: The call this attempt belongs to.
+    call_id: int
+    #: The HTTP method.
+    method: str
+    #: The path under the base URL with ids replaced, e.g. ``"/servers/{id}/"``.
+    url_template: str
+    #: The full URL, with the query string (never the token).
+    url: str
+    #: 1 for the first attempt, 2 for the first retry, ...
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class AttemptEnded:
+    """One attempt ended: with a response (``status_code``) or an ``error``.
+
+    An error response (a 503, a 404) is a response here: ``status_code`` is set and
+    ``error`` is None. ``error`` is set when no response came: a
+    :class:`~vpsorg.APIConnectionError` (connection failure, timeout), or the
+    ``CancelledError`` of a cancelled call.
+    """
+
+    #: The call this attempt belongs to.
+    call_id: int
+    #: The HTTP method.
+    method: str
+    #: The path under the base URL with ids replaced.
+    url_template: str
+    #: The full URL, with the query string (never the token).
+    url: str
+    #: The attempt's number, from 1.
+    attempt: int
+    #: The response's status, or None when there was no response.
+    status_code: int | None
+    #: Why there was no response, or None.
+    error: BaseException | None
+    #: Seconds from sending to the whole response read (or to the error).
+    elapsed: float
+    #: The response's ``X-Request-ID``, when it has one (quote it to support).
+    request_id: str | None
+    #: The response headers named in :data:`EVENT_HEADERS` (read-only; empty without a
+    #: response).
+    headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class RetryScheduled:
+    """The last attempt failed and another will be made after ``delay`` seconds."""
+
+    #: The call being retried.
+    call_id: int
+    #: The HTTP method.
+    method: str
+    #: The path under the base URL with ids replaced.
+    url_template: str
+    #: The full URL, with the query string (never the token).
+    url: str
+    #: The number of the attempt that failed (the next one is ``attempt + 1``).
+    attempt: int
+    #: Seconds until the next attempt (a rate-limit gate may add to it).
+    delay: float
+    #: Why: ``"HTTP 503"``, ``"HTTP 429"``, or the error's class name, e.g.
+    #: ``"APITimeoutError"``.
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class CallEnded:
+    """The call ended; always the last event of a call."""
+
+    #: The call that ended.
+    call_id: int
+    #: The HTTP method.
+    method: str
+    #: The path under the base URL with ids replaced.
+    url_template: str
+    #: The full URL, with the query string (never the token).
+    url: str
+    #: How many attempts were sent (0 when it ended before the first one).
+    attempts: int
+    #: Seconds from :class:`CallStarted` to now, retries and waits included.
+    elapsed: float
+    #: ``"success"`` (a 2xx response), ``"error"`` (an exception from the vpsorg tree)
+    #: or ``"cancelled"`` (the task was cancelled, or the deadline's scope fired).
+    outcome: Literal["success", "error", "cancelled"]
+    #: The final response's status, or None when the call ended without one.
+    status_code: int | None
+    #: The exception the call raised, or None on success.
+    error: BaseException | None
+
+
+#: Any event a hook can receive.
+Event = CallStarted | AttemptStarted | AttemptEnded | RetryScheduled | CallEnded
+#: A hook: called with each event; its return value is ignored.
+EventHook = Callable[[Event], object]
+
+_call_ids = itertools.count(1)
+_ID_SEGMENT = re.compile(r"(?<=/)\d+(?=/|$)")
+
+
+def next_call_id() -> int:
+    """A new call id (private)."""
+    return next(_call_ids)
+
+
+def url_template(url: str, base_url: str) -> str:
+    """The path of ``url`` under ``base_url``, with numeric segments as ``{id}`` (private)."""
+    path = urlsplit(url).path
+    base_path = urlsplit(base_url).path.rstrip("/")
+    if base_path and path.startswith(base_path):
+        path = path[len(base_path) :]
+    return _ID_SEGMENT.sub("{id}", path) or "/"
+
+
+def full_url(url: str, params: Mapping[str, str] | None) -> str:
+    """``url`` with ``params`` as its query string, as the transport sends it (private)."""
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+def event_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """The allow-listed headers of a response, read-only (private)."""
+    shown = {name: headers[name] for name in EVENT_HEADERS if name in headers}
+    return MappingProxyType(shown) if shown else _NO_HEADERS
+
+
+class Emitter:
+    """Calls every hook with an event; a hook that raises is logged once (private)."""
+
+    __slots__ = ("_failed", "hooks")
+
+    def __init__(self, hooks: Sequence[EventHook]) -> None:
+        self.hooks = tuple(hooks)
+        self._failed: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.hooks)
+
+    def emit(self, event: Event) -> None:
+        """Give ``event`` to every hook, in order; never raises an ``Exception``."""
+        for hook in self.hooks:
+            try:
+                hook(event)
+            except Exception:
+                key = id(hook)
+                if key not in self._failed:
+                    self._failed.add(key)
+                    logger.warning(
+                        "event hook %r raised on %s; the call goes on (logged once per hook)",
+                        hook,
+                        type(event).__name__,
+                        exc_info=True,
+                    )
