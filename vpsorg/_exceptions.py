@@ -398,8 +398,9 @@ class OutcomeUnknownError(APIConnectionError):
 
     The SDK never resends such a request, because the server may already have acted on it
     (a second create would be a second, billed server). Check the state before retrying:
-    for a create, list the servers and look for the name; for a power action, get the
-    server and look at its status.
+    for a create, ``servers.find_created(error)`` finds the server it may have made (or
+    create with ``reconcile=True``); for a power action, get the server and look at its
+    status.
 
     Attributes:
         status_code: the HTTP status when the server answered 5xx, else ``None``.
