@@ -217,7 +217,8 @@ class Emitter:
     __slots__ = ("_failed", "hooks")
 
     def __init__(self, hooks: Sequence[EventHook]) -> None:
-        self.hooks = tuple(hooks)
+        #: The hooks, in the order they are called.
+        self.hooks: tuple[EventHook, ...] = tuple(hooks)
         self._failed: set[int] = set()
 
     def __bool__(self) -> bool:
