@@ -87,8 +87,10 @@ Blocking:
     one that is garbage collected, or still open at exit, is closed for you. A client
     created before ``os.fork()`` works in the child, on a loop thread and connections
     of its own.
-""" + textwrap.indent(PROGRESS_NOTE, "    ") + """
-    The ``event_hooks`` are called in that event-loop thread too, during the call."""
+""" + textwrap.indent(PROGRESS_NOTE, "    ")
+CLIENT_NOTE += (
+    "\n    The ``event_hooks`` are called in that event-loop thread too, during the call."
+)
 
 RESOURCE_DOC = """\
 Each method runs its async twin on the client's event loop, in the client's background
