@@ -50,8 +50,6 @@ __all__ = [
 
 logger = logging.getLogger("vpsorg")
 
-#: The response headers an :class:`AttemptEnded` (and a raw response's ``request_id``)
-#: may show; every other header is left out.
 EVENT_HEADERS: tuple[str, ...] = (
     "Content-Type",
     "Content-Length",
@@ -62,6 +60,9 @@ EVENT_HEADERS: tuple[str, ...] = (
     "Date",
     "Server",
 )
+"""The response headers an :class:`AttemptEnded` (and a raw response's ``request_id``)
+may show; every other header is left out.
+"""
 
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
@@ -70,30 +71,30 @@ _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 class CallStarted:
     """A call begins: nothing has been sent yet (the rate-limit gate may still hold it)."""
 
-    #: Identifies the call: every event of the call carries it (unique in the process).
     call_id: int
-    #: The HTTP method, e.g. ``"POST"``.
+    """Identifies the call: every event of the call carries it (unique in the process)."""
     method: str
-    #: The path under the base URL with ids replaced, e.g. ``"/servers/{id}/start/"``.
+    """The HTTP method, e.g. ``"POST"``."""
     url_template: str
-    #: The full URL, with the query string (never the token).
+    """The path under the base URL with ids replaced, e.g. ``"/servers/{id}/start/"``."""
     url: str
+    """The full URL, with the query string (never the token)."""
 
 
 @attrs.frozen(kw_only=True)
 class AttemptStarted:
     """One attempt is about to be sent."""
 
-    #: The call this attempt belongs to.
     call_id: int
-    #: The HTTP method.
+    """The call this attempt belongs to."""
     method: str
-    #: The path under the base URL with ids replaced, e.g. ``"/servers/{id}/"``.
+    """The HTTP method."""
     url_template: str
-    #: The full URL, with the query string (never the token).
+    """The path under the base URL with ids replaced, e.g. ``"/servers/{id}/"``."""
     url: str
-    #: 1 for the first attempt, 2 for the first retry, ...
+    """The full URL, with the query string (never the token)."""
     attempt: int
+    """1 for the first attempt, 2 for the first retry, ..."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,79 +107,82 @@ class AttemptEnded:
     ``CancelledError`` of a cancelled call.
     """
 
-    #: The call this attempt belongs to.
     call_id: int
-    #: The HTTP method.
+    """The call this attempt belongs to."""
     method: str
-    #: The path under the base URL with ids replaced.
+    """The HTTP method."""
     url_template: str
-    #: The full URL, with the query string (never the token).
+    """The path under the base URL with ids replaced."""
     url: str
-    #: The attempt's number, from 1.
+    """The full URL, with the query string (never the token)."""
     attempt: int
-    #: The response's status, or None when there was no response.
+    """The attempt's number, from 1."""
     status_code: int | None
-    #: Why there was no response, or None.
+    """The response's status, or None when there was no response."""
     error: BaseException | None
-    #: Seconds from sending to the whole response read (or to the error).
+    """Why there was no response, or None."""
     elapsed: float
-    #: The response's ``X-Request-ID``, when it has one (quote it to support).
+    """Seconds from sending to the whole response read (or to the error)."""
     request_id: str | None
-    #: The response headers named in :data:`EVENT_HEADERS` (read-only; empty without a
-    #: response).
+    """The response's ``X-Request-ID``, when it has one (quote it to support)."""
     headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, eq=False)
+    """The response headers named in :data:`EVENT_HEADERS` (read-only; empty without a
+    response).
+    """
 
 
 @attrs.frozen(kw_only=True)
 class RetryScheduled:
     """The last attempt failed and another will be made after ``delay`` seconds."""
 
-    #: The call being retried.
     call_id: int
-    #: The HTTP method.
+    """The call being retried."""
     method: str
-    #: The path under the base URL with ids replaced.
+    """The HTTP method."""
     url_template: str
-    #: The full URL, with the query string (never the token).
+    """The path under the base URL with ids replaced."""
     url: str
-    #: The number of the attempt that failed (the next one is ``attempt + 1``).
+    """The full URL, with the query string (never the token)."""
     attempt: int
-    #: Seconds until the next attempt (a rate-limit gate may add to it).
+    """The number of the attempt that failed (the next one is ``attempt + 1``)."""
     delay: float
-    #: Why: ``"HTTP 503"``, ``"HTTP 429"``, or the error's class name, e.g.
-    #: ``"APITimeoutError"``.
+    """Seconds until the next attempt (a rate-limit gate may add to it)."""
     reason: str
+    """Why: ``"HTTP 503"``, ``"HTTP 429"``, or the error's class name, e.g.
+    ``"APITimeoutError"``.
+    """
 
 
 @attrs.frozen(kw_only=True)
 class CallEnded:
     """The call ended; always the last event of a call."""
 
-    #: The call that ended.
     call_id: int
-    #: The HTTP method.
+    """The call that ended."""
     method: str
-    #: The path under the base URL with ids replaced.
+    """The HTTP method."""
     url_template: str
-    #: The full URL, with the query string (never the token).
+    """The path under the base URL with ids replaced."""
     url: str
-    #: How many attempts were sent (0 when it ended before the first one).
+    """The full URL, with the query string (never the token)."""
     attempts: int
-    #: Seconds from :class:`CallStarted` to now, retries and waits included.
+    """How many attempts were sent (0 when it ended before the first one)."""
     elapsed: float
-    #: ``"success"`` (a 2xx response), ``"error"`` (an exception from the vpsorg tree)
-    #: or ``"cancelled"`` (the task was cancelled, or the deadline's scope fired).
+    """Seconds from :class:`CallStarted` to now, retries and waits included."""
     outcome: Literal["success", "error", "cancelled"]
-    #: The final response's status, or None when the call ended without one.
+    """``"success"`` (a 2xx response), ``"error"`` (an exception from the vpsorg tree)
+    or ``"cancelled"`` (the task was cancelled, or the deadline's scope fired).
+    """
     status_code: int | None
-    #: The exception the call raised, or None on success.
+    """The final response's status, or None when the call ended without one."""
     error: BaseException | None
+    """The exception the call raised, or None on success."""
 
 
-#: Any event a hook can receive.
 Event = CallStarted | AttemptStarted | AttemptEnded | RetryScheduled | CallEnded
-#: A hook: called with each event; its return value is ignored.
+"""Any event a hook can receive."""
 EventHook = Callable[[Event], object]
+"""A hook: called with each event; its return value is ignored."""
 
 _call_ids = itertools.count(1)
 _ID_SEGMENT = re.compile(r"(?<=/)\d+(?=/|$)")

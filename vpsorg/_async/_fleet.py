@@ -72,8 +72,8 @@ class BulkProgress:
     outcome: Outcome[object, object]
 
 
-#: A progress callback: called in the event loop after each item, with a BulkProgress.
 ProgressCallback = Callable[[BulkProgress], object]
+"""A progress callback: called in the event loop after each item, with a BulkProgress."""
 
 
 def check_concurrency(concurrency: object) -> int:

@@ -28,8 +28,8 @@ __all__ = ["CAPTURE", "AsyncServersWithRawResponse", "RawResponse"]
 
 T = TypeVar("T")
 
-#: Response headers a raw response never shows (credentials and cookies).
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Response headers a raw response never shows (credentials and cookies)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -46,23 +46,24 @@ class RawResponse(Generic[T]):
     ``request_id``); a raw response is always that of a success.
     """
 
-    #: The HTTP method of the call.
     method: str
-    #: The URL requested, without the query string (never the token).
+    """The HTTP method of the call."""
     url: str
-    #: The HTTP status of the final response (2xx). 204 for a delete; a retried delete
-    #: whose first attempt did delete (the API then answers 404) shows 204 too.
+    """The URL requested, without the query string (never the token)."""
     status_code: int
-    #: The final response's headers (read-only), without credentials or cookies.
+    """The HTTP status of the final response (2xx). 204 for a delete; a retried delete
+    whose first attempt did delete (the API then answers 404) shows 204 too.
+    """
     headers: Mapping[str, str] = attrs.field(eq=False)
-    #: The response's ``X-Request-ID``, or None: quote it in a support ticket.
+    """The final response's headers (read-only), without credentials or cookies."""
     request_id: str | None
-    #: How many attempts the call took (1 when no retry was needed).
+    """The response's ``X-Request-ID``, or None: quote it in a support ticket."""
     attempts: int
-    #: Seconds from the first attempt to the final response, retries included.
+    """How many attempts the call took (1 when no retry was needed)."""
     elapsed: float
-    #: The decoded result: the model the plain method returns (None for ``delete``).
+    """Seconds from the first attempt to the final response, retries included."""
     parsed: T
+    """The decoded result: the model the plain method returns (None for ``delete``)."""
 
     @property
     def retries_taken(self) -> int:
@@ -93,11 +94,12 @@ class _Capture:
         self.elapsed = elapsed
 
 
-#: The capture of the raw call running in this context, or None (private; the pipeline
-#: reads it only when its capture flag is on).
 CAPTURE: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
     "vpsorg_raw_capture", default=None
 )
+"""The capture of the raw call running in this context, or None (private; the pipeline
+reads it only when its capture flag is on).
+"""
 
 
 class _Listing(Protocol):

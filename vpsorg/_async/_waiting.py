@@ -46,29 +46,16 @@ __all__ = [
 
 logger = logging.getLogger("vpsorg")
 
-#: Seconds of the first pause between checks; each pause is half as long again.
 FIRST_INTERVAL = 1.0
-#: The longest pause between two checks, in seconds.
+"""Seconds of the first pause between checks; each pause is half as long again."""
 MAX_INTERVAL = 10.0
-#: The page size a ``wait_for_many`` sweep asks for.
+"""The longest pause between two checks, in seconds."""
 SWEEP_PAGE_SIZE = 500
+"""The page size a ``wait_for_many`` sweep asks for."""
 
 GetOne = Callable[[int], Awaitable[Server]]
 ListAll = Callable[[], AsyncIterable[Server]]
 
-#: For each status one can wait for, the statuses that end the wait at once, because the
-#: wanted one cannot follow them without another action (the API's transitions: create
-#: ``provisioning`` -> ``active``; start ``stopped`` -> ``starting`` -> ``active``; stop
-#: ``active`` -> ``stopping`` -> ``stopped``; reboot ``active`` -> ``rebooting`` ->
-#: ``active``; ``suspended`` is set by the provider, from any status).
-#:
-#: * ``active``: ``suspended``; ``stopping`` and ``stopped`` (a stop was made; only a
-#:   start brings it back. ``start()`` returns once the API has the server ``starting``,
-#:   so a wait after it does not see ``stopped``).
-#: * ``stopped``: ``suspended``; ``provisioning``, ``starting`` and ``rebooting`` (each
-#:   ends ``active``; only a stop made after it brings ``stopped``).
-#: * ``provisioning``, ``starting``, ``stopping``, ``rebooting``: ``suspended``.
-#: * ``suspended``, and any status vpsorg does not know: nothing.
 DEFAULT_FAIL_ON: Mapping[str, frozenset[str]] = {
     "active": frozenset({"suspended", "stopping", "stopped"}),
     "stopped": frozenset({"suspended", "provisioning", "starting", "rebooting"}),
@@ -77,6 +64,20 @@ DEFAULT_FAIL_ON: Mapping[str, frozenset[str]] = {
     "stopping": frozenset({"suspended"}),
     "rebooting": frozenset({"suspended"}),
 }
+"""For each status one can wait for, the statuses that end the wait at once, because the
+wanted one cannot follow them without another action (the API's transitions: create
+``provisioning`` -> ``active``; start ``stopped`` -> ``starting`` -> ``active``; stop
+``active`` -> ``stopping`` -> ``stopped``; reboot ``active`` -> ``rebooting`` ->
+``active``; ``suspended`` is set by the provider, from any status).
+
+* ``active``: ``suspended``; ``stopping`` and ``stopped`` (a stop was made; only a
+  start brings it back. ``start()`` returns once the API has the server ``starting``,
+  so a wait after it does not see ``stopped``).
+* ``stopped``: ``suspended``; ``provisioning``, ``starting`` and ``rebooting`` (each
+  ends ``active``; only a stop made after it brings ``stopped``).
+* ``provisioning``, ``starting``, ``stopping``, ``rebooting``: ``suspended``.
+* ``suspended``, and any status vpsorg does not know: nothing.
+"""
 
 
 def fail_statuses(wanted: Sequence[str], fail_on: object) -> frozenset[str]:
@@ -117,8 +118,8 @@ class WaitProgress:
     server: Server
 
 
-#: ``wait_for``'s progress callback: called in the event loop after each check.
 WaitProgressCallback = Callable[[WaitProgress], object]
+"""``wait_for``'s progress callback: called in the event loop after each check."""
 
 
 def _report_check(progress: WaitProgressCallback, report: WaitProgress) -> None:
