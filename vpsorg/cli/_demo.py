@@ -313,7 +313,8 @@ def demo(
     them and waits until they are stopped, deletes them. Then, with faults on (10% HTTP
     500s, 10% HTML 503s, 10% dropped connections), creates, reads and deletes them again
     and counts the retries, the creates never duplicated, the outcomes reported as
-    unknown, and the items accounted for. Exits 0 when every promise held, 1 otherwise.
+    unknown (each then settled with find_created: made or not), and the items
+    accounted for. Exits 0 when every promise held, 1 otherwise.
     """
     report = run(
         lambda: run_demo(
@@ -336,7 +337,11 @@ def demo(
                 err=True,
             )
         if report.faults is not None and not report.faults.ok:
-            click.echo("error: under faults, a create was duplicated or an item lost", err=True)
+            click.echo(
+                "error: under faults, a create was duplicated, an item lost, an unknown "
+                "create left unsettled or a server left unexplained",
+                err=True,
+            )
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

@@ -3,8 +3,15 @@
 It shows, in numbers, what the SDK promises under faults: idempotent requests (GET,
 DELETE) are retried; a create is never resent, so no server is ever created twice; a
 create whose outcome cannot be known is reported as :class:`vpsorg.OutcomeUnknownError`
-(never silently dropped or duplicated); and every item of every bulk call comes back with
-its own outcome.
+(never silently dropped or duplicated), and ``find_created`` then settles it (the server
+was made, or it was not); and every item of every bulk call comes back with its own
+outcome.
+
+What is left afterwards is known, not guessed: the servers ``find_created`` found, and
+those of the deletes that failed and left their server. A delete can fail *and* have
+deleted its server (an attempt acted, then every answer was lost: a 500 or a drop after
+the action, or a retry's 404 hidden behind a later fault), so a failed delete is checked
+against the account before it is counted as a leftover.
 """
 
 from __future__ import annotations
@@ -70,19 +77,36 @@ class FaultReport:
     created: int = 0
     outcome_unknown: int = 0
     other_errors: int = 0
+    #: Of the unknown creates: the servers ``find_created`` found, those it showed were
+    #: not created, and those it could not settle (an error, or several candidates).
+    found: int = 0
+    not_created: int = 0
+    unsettled: int = 0
     servers_made: int = 0
     duplicated: int = 0
+    deletes_failed: int = 0
+    #: Failed deletes whose server was gone all the same (an attempt had acted).
+    deletes_failed_but_gone: int = 0
     retries: Counter[str] = field(default_factory=Counter)
     injected: dict[str, int] = field(default_factory=dict)
     items: int = 0
     accounted: int = 0
     leftovers: int = 0
+    #: Servers of the phase on the account that neither reconcile nor a failed delete
+    #: explains (cleaned up too); 0 unless a promise broke.
+    stray: int = 0
     example: str = ""
 
     @property
     def ok(self) -> bool:
-        """True when the promises held: no duplicate, every item accounted for."""
-        return self.duplicated == 0 and self.accounted == self.items
+        """True when the promises held: no duplicate, every item accounted for, every
+        unknown create settled, and nothing left that the report cannot explain."""
+        return (
+            self.duplicated == 0
+            and self.accounted == self.items
+            and self.unsettled == 0
+            and self.stray == 0
+        )
 
     def record(self) -> dict[str, Any]:
         """This report as a JSON object."""
@@ -95,11 +119,17 @@ class FaultReport:
             "created": self.created,
             "outcome_unknown": self.outcome_unknown,
             "other_errors": self.other_errors,
+            "ambiguous_found": self.found,
+            "ambiguous_not_created": self.not_created,
+            "ambiguous_unsettled": self.unsettled,
             "servers_on_simulator": self.servers_made,
             "duplicated_creates": self.duplicated,
+            "deletes_failed": self.deletes_failed,
+            "deletes_failed_server_gone": self.deletes_failed_but_gone,
             "items": self.items,
             "items_accounted_for": self.accounted,
             "cleaned_up_afterwards": self.leftovers,
+            "stray_servers": self.stray,
             "example_outcome_unknown": self.example or None,
         }
 
@@ -108,7 +138,9 @@ class FaultReport:
         injected = {k: v for k, v in self.injected.items() if v and k != "latency"}
         retries = sum(self.retries.values())
         by_method = ", ".join(f"{m} {n}" for m, n in sorted(self.retries.items())) or "none"
-        acted = self.servers_made - self.created
+        left_by_deletes = self.deletes_failed - self.deletes_failed_but_gone
+        unsettled = f", {self.unsettled} unsettled" if self.unsettled else ""
+        stray = f" + {self.stray} unexplained" if self.stray else ""
         return [
             "Under faults: 10% HTTP 500, 10% HTML 503, 10% dropped connections,",
             "half of the 500s and drops after the server had acted.",
@@ -117,9 +149,15 @@ class FaultReport:
             f"  retries taken        {retries} ({by_method}; a create is never resent)",
             f"  creates sent         {self.creates_sent}: {self.created} created, "
             f"{self.outcome_unknown} outcome unknown, {self.other_errors} other errors",
-            f"  servers it made      {self.servers_made}: the {self.created} reported "
-            f"+ {acted} of the {self.outcome_unknown} unknown that had acted",
+            f"  ambiguous creates settled: {self.found} found on the API, "
+            f"{self.not_created} not created{unsettled}",
+            f"  servers it made      {self.servers_made}: the {self.created} created "
+            f"+ the {self.found} found",
             f"  duplicated creates   {self.duplicated}",
+            f"  deletes failed       {self.deletes_failed}: {left_by_deletes} left the "
+            f"server, {self.deletes_failed_but_gone} had deleted it",
+            f"  cleaned up           {self.leftovers}: the {self.found} found + "
+            f"{left_by_deletes} left by failed deletes{stray}",
             f"  items accounted for  {self.accounted} of {self.items}",
             *(self._example_lines() if self.example else []),
         ]
@@ -172,14 +210,15 @@ def _accounted(result: vpsorg.BulkResult[Any, Any], items: Sequence[object]) -> 
 async def fault_phase(
     client: vpsorg.AsyncClient, sim: Simulator, runner: PhaseRunner, count: int, concurrency: int
 ) -> FaultReport:
-    """Create, read and delete ``count`` servers with faults on, then clean up without."""
+    """Create, read and delete ``count`` servers with faults on; then, without faults,
+    settle the unknown creates and clean up what is left."""
     report = FaultReport(creates_sent=count)
     servers = client.with_options(retry=DEMO_RETRY).servers
     specs = [
         vpsorg.ServerSpec(name=f"{_PREFIX}{i:03d}", plan_id=1, os_id=5, location="us-west")
         for i in range(1, count + 1)
     ]
-    names = [spec.name for spec in specs]
+    names = {spec.name for spec in specs}
     baseline, calm = sim.fault_counts, sim.faults
     # The same latency as before, plus the failures.
     sim.set_faults(attrs.evolve(FAULTS, latency=calm.latency, latency_jitter=calm.latency_jitter))
@@ -192,9 +231,9 @@ async def fault_phase(
                 label=lambda spec: spec.name if isinstance(spec, vpsorg.ServerSpec) else str(spec),
                 quiet=True,
             )
-            ids = [o.value.id for o in created.succeeded if o.value is not None]
+            ids = [o.value.id for o in created.succeeded]
             # Counted on the simulator itself, before anything is deleted.
-            made = [sim.count_by_name(name) for name in names]
+            made = [sim.count_by_name(spec.name) for spec in specs]
             got = await runner.phase(
                 "get (faults on)",
                 ids,
@@ -215,25 +254,49 @@ async def fault_phase(
     after = sim.fault_counts
     report.injected = {k: after[k] - baseline.get(k, 0) for k in after}
     report.created = len(created.succeeded)
-    unknown = [o for o in created.failed if isinstance(o.error, vpsorg.OutcomeUnknownError)]
+    unknown = [o.error for o in created.failed if isinstance(o.error, vpsorg.OutcomeUnknownError)]
     report.outcome_unknown = len(unknown)
     report.other_errors = len(created.failed) - len(unknown)
     if unknown:
         first = unknown[0]
-        name = first.item.name if isinstance(first.item, vpsorg.ServerSpec) else str(first.item)
-        report.example = f"{name}: {type(first.error).__name__}: {one_line(first.error)}"
+        name = first.spec.name if first.spec is not None else "a create"
+        report.example = f"{name}: {type(first).__name__}: {one_line(first)}"
     report.servers_made = sum(made)
     report.duplicated = sum(max(0, n - 1) for n in made)
-    report.items = len(specs) + len(ids) + len(ids)
-    report.accounted = _accounted(created, specs) + _accounted(got, ids) + _accounted(deleted, ids)
-    # What an OutcomeUnknownError asks of you: look for the name, then act. With faults
-    # off, the servers whose create had acted (and any delete that failed) go now.
-    leftovers = [
-        s.id
-        for s in await client.servers.list().to_list()
-        if s.name.startswith(_PREFIX) and s.name in set(names)
-    ]
+
+    # What an OutcomeUnknownError asks of you: find out whether the server was made.
+    settled = await runner.phase(
+        "settle unknown (faults off)",
+        unknown,
+        lambda bar: vpsorg.fleet.map(
+            client.servers.find_created, unknown, concurrency=concurrency, progress=bar
+        ),
+        label=lambda error: error.spec.name if error.spec is not None else "a create",
+    )
+    found = [o.value for o in settled.succeeded if o.value is not None]
+    report.found = len(found)
+    report.not_created = len(settled.succeeded) - len(found)
+    report.unsettled = len(settled.failed)
+
+    # A failed delete may still have deleted its server: only those still listed are left.
+    listed = {s.id: s for s in await client.servers.list().to_list()}
+    failed_deletes = [o.item for o in deleted.failed]
+    left = [i for i in failed_deletes if i in listed]
+    report.deletes_failed = len(failed_deletes)
+    report.deletes_failed_but_gone = len(failed_deletes) - len(left)
+    leftovers = [s.id for s in found] + left
+    stray = [i for i, s in listed.items() if s.name in names and i not in set(leftovers)]
+    report.stray = len(stray)
+    leftovers += stray
     report.leftovers = len(leftovers)
+
+    report.items = len(specs) + len(ids) + len(ids) + len(unknown)
+    report.accounted = (
+        _accounted(created, specs)
+        + _accounted(got, ids)
+        + _accounted(deleted, ids)
+        + _accounted(settled, unknown)
+    )
     await runner.phase(
         "clean up (faults off)",
         leftovers,
