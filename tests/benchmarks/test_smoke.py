@@ -123,3 +123,19 @@ def test_layers_diagnostic_runs() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "servers.get_many" in done.stdout
     assert "hand-off" in done.stdout
+
+
+def test_aiohttp_variants_diagnostic_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.aiohttp_variants", "--calls", "200", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    rows = lines[lines.index("|---|---|---|") + 1 :]
+    assert len(rows) == 11, done.stdout
+    assert all(float(row.rsplit("|", 3)[1]) > 0 for row in rows), done.stdout
