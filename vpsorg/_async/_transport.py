@@ -270,7 +270,21 @@ class AiohttpTransport:
         timeout: Timeout,
     ) -> Response:
         """Send one request; map every aiohttp failure to a vpsorg error."""
-        self._get_session()
+        # The checks of _get_session, inline for the common case (same process, same
+        # loop, session open); anything else goes through it.
+        session = self._session
+        if (
+            session is None
+            or self._pid != os.getpid()
+            or self._loop is not asyncio.get_running_loop()
+            or session.closed
+        ):
+            self._get_session()
+        client_timeout = (
+            self._last_client_timeout
+            if timeout is self._last_timeout
+            else self._client_timeout(timeout)
+        )
         response: aiohttp.ClientResponse | None = None
         _connected.set(False)
         # A URL under the base URL made of unreserved characters is already encoded:
@@ -287,7 +301,7 @@ class AiohttpTransport:
                     params=params,
                     data=body,
                     allow_redirects=False,
-                    timeout=self._client_timeout(timeout),
+                    timeout=client_timeout,
                 )
             else:
                 response = await self._send(
@@ -296,14 +310,19 @@ class AiohttpTransport:
                     params=params,
                     data=body,
                     allow_redirects=False,
-                    timeout=self._client_timeout(timeout),
+                    timeout=client_timeout,
                     headers=self._request_headers,
                     proxy=self._proxy,
                     proxy_headers=self._proxy_headers,
                 )
             headers: Mapping[str, str] = response.headers
             length = response.content_length
-            if length is not None and length <= self._max_bytes and not _encoded(headers):
+            encoding = headers.get("Content-Encoding")
+            if (
+                length is not None
+                and length <= self._max_bytes
+                and (encoding is None or not _encoded(headers))
+            ):
                 # The common case: a plain body of a known size within the cap. A small
                 # one has usually arrived with the headers; take it from aiohttp's buffer
                 # without a coroutine (only once the request's writer is done, as read()
