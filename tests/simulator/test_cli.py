@@ -114,9 +114,18 @@ def test_parser_accepts_every_fault_option() -> None:
     assert args.rate_limit == 50.0
 
 
-@pytest.mark.parametrize(
-    "argv", [["--error-rate-500", "2"], ["--page-size", "0"], ["--credits", "-1"]]
-)
+BAD_OPTIONS = [
+    ["--error-rate-500", "2"],
+    ["--page-size", "0"],
+    ["--credits", "-1"],
+    ["--port", "70000"],
+    ["--rate-limit", "0"],
+    ["--latency", "nan"],
+    ["--error-rate-500", "0.6", "--drop-rate", "0.6"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD_OPTIONS)
 def test_bad_options_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as excinfo:
         main(argv)
@@ -128,3 +137,47 @@ def test_port_in_use_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     with serve_in_thread() as sim:
         assert main(["--port", str(sim.port)]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", BAD_OPTIONS)
+def test_both_command_lines_refuse_the_same_options(argv: list[str]) -> None:
+    """``vpsorg simulator`` (click) and ``python -m`` (argparse) share one option table."""
+    pytest.importorskip("click")
+    from click.testing import CliRunner
+
+    from vpsorg.cli import cli
+
+    # Through the whole command line: it sets -h as a help option too.
+    result = CliRunner().invoke(cli, ["simulator", *argv])
+    assert result.exit_code == 2, result.output
+
+
+def test_both_command_lines_offer_the_same_options_and_defaults() -> None:
+    pytest.importorskip("click")
+    from vpsorg.cli._simulator import simulator
+
+    parser = build_parser()
+    argparse_defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
+    click_defaults = {p.name: p.default for p in simulator.params if p.name != "help"}
+    assert click_defaults == argparse_defaults
+    assert len(argparse_defaults) == 16
+
+
+def test_python_m_runs_without_click() -> None:
+    """click comes only with the cli extra; the simulator's own command line needs none."""
+    code = (
+        "import sys; sys.modules['click'] = None; "
+        "from vpsorg.simulator.__main__ import main; main(['--help'])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--after-action-ratio FRACTION" in done.stdout

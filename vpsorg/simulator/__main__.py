@@ -12,17 +12,19 @@ import contextlib
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vpsorg.simulator._catalog import DEMO_TOKEN
 from vpsorg.simulator._faults import FaultConfig
+from vpsorg.simulator._options import OPTIONS, Option, server_settings
 
 __all__ = ["banner", "build_parser", "main", "serve_forever"]
 
 
 def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
-    """The simulator's argument parser (the ``vpsorg`` CLI reuses it).
+    """The simulator's argument parser, built from the options table it shares with
+    ``vpsorg simulator``.
 
     ``prog`` names the command in usage and error messages; by default
     ``python -m vpsorg.simulator``.
@@ -30,90 +32,39 @@ def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog or "python -m vpsorg.simulator",
         description="Run a local fake of the VPS.org server API.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks one")
-    parser.add_argument("--token", default=DEMO_TOKEN, help="bearer token to accept")
-    parser.add_argument(
-        "--provision-delay",
-        type=float,
-        default=3.0,
-        metavar="SECONDS",
-        help="seconds a new server stays 'provisioning'",
-    )
-    parser.add_argument(
-        "--action-delay",
-        type=float,
-        default=1.0,
-        metavar="SECONDS",
-        help="seconds a start/stop/reboot takes",
-    )
-    parser.add_argument(
-        "--credits",
-        type=int,
-        default=None,
-        metavar="N",
-        help="credits available for creates (one each); unlimited if not given",
-    )
-    parser.add_argument("--seed", type=int, default=None, metavar="N", help="random seed")
-    parser.add_argument(
-        "--page-size", type=int, default=20, metavar="N", help="default page size of lists"
     )
     faults = parser.add_argument_group("faults")
-    faults.add_argument(
-        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay added to responses"
-    )
-    faults.add_argument(
-        "--latency-jitter",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="up to this much further random delay",
-    )
-    faults.add_argument(
-        "--error-rate-500",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="share of requests answered 500",
-    )
-    faults.add_argument(
-        "--error-rate-503",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="share of requests answered 503 (an HTML page)",
-    )
-    faults.add_argument(
-        "--drop-rate",
-        type=float,
-        default=0.0,
-        metavar="FRACTION",
-        help="share of connections closed without a response",
-    )
-    faults.add_argument(
-        "--rate-limit",
-        type=float,
-        default=None,
-        metavar="REQUESTS_PER_SECOND",
-        help="per-token rate limit (429 beyond it)",
-    )
-    faults.add_argument(
-        "--rate-limit-burst",
-        type=int,
-        default=None,
-        metavar="N",
-        help="requests allowed at once before the rate limit applies [ceil(rate)]",
-    )
-    faults.add_argument(
-        "--after-action-ratio",
-        type=float,
-        default=0.5,
-        metavar="FRACTION",
-        help="share of 500s and drops injected after the request took effect",
-    )
+    for option in OPTIONS:
+        default = option.default_text if option.default is None else option.default
+        help = f"{option.help} [default: {default}]" if default is not None else option.help
+        (faults if option.fault else parser).add_argument(
+            option.flag,
+            type=_converter(option),
+            default=option.default,
+            metavar=option.metavar,
+            help=help.replace("%", "%%"),
+        )
     return parser
+
+
+def _converter(option: Option) -> Callable[[str], object]:
+    """Parse one value of ``option``, refusing what is out of its range."""
+
+    def convert(text: str) -> object:
+        try:
+            value = option.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a valid {option.kind.__name__}: {text!r}"
+            ) from None
+        if isinstance(value, (int, float)):
+            problem = option.check(value)
+            if problem is not None:
+                raise argparse.ArgumentTypeError(f"{problem}, got {text}")
+        return value
+
+    convert.__name__ = option.kind.__name__  # what argparse names in its own messages
+    return convert
 
 
 def banner(base_url: str, token: str) -> str:
@@ -216,33 +167,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser = build_parser(prog=prog)
     args = parser.parse_args(argv)
     try:
-        faults = FaultConfig(
-            latency=args.latency,
-            latency_jitter=args.latency_jitter,
-            error_rate_500=args.error_rate_500,
-            error_rate_503=args.error_rate_503,
-            drop_rate=args.drop_rate,
-            rate_limit=args.rate_limit,
-            rate_limit_burst=args.rate_limit_burst,
-            after_action_ratio=args.after_action_ratio,
-        )
+        settings = server_settings(vars(args))
     except ValueError as exc:
         parser.error(str(exc))
-    if args.page_size < 1:
-        parser.error("--page-size must be at least 1")
-    if args.credits is not None and args.credits < 0:
-        parser.error("--credits must not be negative")
-    return serve_forever(
-        host=args.host,
-        port=args.port,
-        token=args.token,
-        provision_delay=args.provision_delay,
-        action_delay=args.action_delay,
-        credits=args.credits,
-        seed=args.seed,
-        page_size=args.page_size,
-        faults=faults,
-    )
+    return serve_forever(**settings)
 
 
 if __name__ == "__main__":
