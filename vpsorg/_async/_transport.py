@@ -288,7 +288,7 @@ class AiohttpTransport:
         response: aiohttp.ClientResponse | None = None
         _connected.set(False)
         # A URL under the base URL made of unreserved characters is already encoded:
-        # yarl then only splits it instead of requoting every part (a few µs per call).
+        # yarl then only splits it instead of requoting every part.
         base = self._plain_base
         target: str | yarl.URL = url
         if base is not None and url.startswith(base) and _PLAIN_TAIL.fullmatch(url, len(base)):
