@@ -153,9 +153,8 @@ async def test_openapi_document_is_exempt_from_random_faults(
     sim: Simulator, http: aiohttp.ClientSession
 ) -> None:
     sim.set_faults(FaultConfig(error_rate_500=1.0, latency=0.5))
-    started = time.perf_counter()
     assert (await call(http, "GET", sim.base_url + "openapi.json"))[0] == 200
-    assert time.perf_counter() - started < 0.5
+    # No latency was added either: the latency counter would show it.
     assert sim.fault_counts == _counts()
 
 

@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -102,21 +101,6 @@ def test_an_aclose_error_is_raised_after_the_thread_ended() -> None:
     with pytest.raises(Odd):
         runner.close(broken)
     assert not runner._thread.is_alive()
-
-
-def test_per_call_overhead_is_well_under_100_microseconds(runner: LoopThread) -> None:
-    for _ in range(500):  # warm up
-        runner.call(_nothing)
-    rounds = []
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(2000):
-            runner.call(_nothing)
-        rounds.append((time.perf_counter() - started) / 2000)
-    best = min(rounds)
-    print(f"LoopThread.call overhead: {best * 1e6:.1f} us per call")
-    # The target is well under 100 us; the bound leaves room for a loaded CI machine.
-    assert best < 100e-6
 
 
 INTERRUPTED_RUN = """
