@@ -9,11 +9,11 @@ item). Two forms share it:
 - :func:`imap` streams outcomes in completion order and keeps none of them
   (``vpsorg.fleet.imap``), for inputs too large to hold.
 
-The workers are plain asyncio tasks, not an anyio task group: a task group costs some
-20 us more per worker (measured at concurrency 50 and 1,000, see docs/performance.md),
-which at concurrency 1,000 is a fifth of a GET. The structured-concurrency guarantee is
-kept by hand: on cancellation or any error, every worker is cancelled and awaited before
-the call returns or raises, even under a level-triggered (anyio) cancel scope.
+The workers are plain asyncio tasks, not an anyio task group: a task group costs more per
+worker, measured at concurrency 50 and 1,000 (the numbers are in docs/performance.md).
+The structured-concurrency guarantee is kept by hand: on cancellation or any error, every
+worker is cancelled and awaited before the call returns or raises, even under a
+level-triggered (anyio) cancel scope.
 """
 
 from __future__ import annotations

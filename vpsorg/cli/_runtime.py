@@ -28,6 +28,7 @@ import click
 
 import vpsorg
 from vpsorg import _runtime as _loop_runtime
+from vpsorg._config import ENV_BASE_URL, ENV_TOKEN
 
 __all__ = [
     "ENV_BASE_URL",
@@ -49,9 +50,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: The environment variables the group options fall back to.
-ENV_TOKEN = "VPSORG_API_TOKEN"
-ENV_BASE_URL = "VPSORG_BASE_URL"
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
