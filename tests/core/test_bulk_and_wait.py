@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,6 @@ import pytest
 import vpsorg
 from tests.conftest import client_sockets_to
 from vpsorg.simulator import serve
-
-FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Any]:
-    async with serve(port=0, provision_delay=0.05, action_delay=0.05) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def api(sim: Any) -> AsyncIterator[vpsorg.AsyncClient]:
-    async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url, retry=FAST) as client:
-        yield client
 
 
 def spec(name: str, **extra: Any) -> vpsorg.ServerSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,24 +17,12 @@ from aioresponses import aioresponses
 
 import vpsorg
 from tests.conftest import BASE, SUMMARY_12345, sample
+from tests.core.conftest import FAST
 from vpsorg._async._waiting import DEFAULT_FAIL_ON, fail_statuses
-from vpsorg.simulator import Simulator, serve, serve_in_thread
+from vpsorg.simulator import Simulator, serve_in_thread
 
-FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005)
 CREATE: dict[str, Any] = {"path": "/api/v1/servers/", "method": "POST"}
 SPEC: dict[str, Any] = {"name": "web-77", "plan_id": 1, "os_id": 5, "location": "us-east"}
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with serve(port=0, provision_delay=0.05, action_delay=0.05) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-async def api(sim: Simulator) -> AsyncIterator[vpsorg.AsyncClient]:
-    async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url, retry=FAST) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,0 +1,35 @@
+"""Fixtures shared by the core tests: an in-process simulator and an async client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+import vpsorg
+from vpsorg.simulator import Simulator, serve
+
+#: Near-zero backoff, so retried requests do not slow the suite.
+FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    """A simulator with short delays, served on the test's own event loop."""
+    async with serve(port=0, provision_delay=0.05, action_delay=0.05) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def api_options() -> dict[str, Any]:
+    """Extra ``AsyncClient`` keyword arguments; override ``api_options`` to change them."""
+    return {}
+
+
+@pytest.fixture
+async def api(sim: Simulator, api_options: dict[str, Any]) -> AsyncIterator[vpsorg.AsyncClient]:
+    """An AsyncClient on ``sim`` with near-zero backoff."""
+    options: dict[str, Any] = {"retry": FAST, **api_options}
+    async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url, **options) as client:
+        yield client
