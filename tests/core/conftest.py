@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 import vpsorg
 from vpsorg.simulator import Simulator, serve
@@ -33,3 +35,24 @@ async def api(sim: Simulator, api_options: dict[str, Any]) -> AsyncIterator[vpso
     options: dict[str, Any] = {"retry": FAST, **api_options}
     async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url, **options) as client:
         yield client
+
+
+@asynccontextmanager
+async def loopback_site(
+    dispatch: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[tuple[int, str]]:
+    """An aiohttp.web server on 127.0.0.1 whose every route runs ``dispatch``.
+
+    Yields the port and the API base URL on it; the server is cleaned up on exit.
+    """
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port: int = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield port, f"http://127.0.0.1:{port}/api/v1/"
+    finally:
+        await runner.cleanup()

@@ -20,6 +20,7 @@ from aiohttp import web
 
 import vpsorg
 from tests.conftest import DETAIL_12345, client_sockets_to
+from tests.core.conftest import loopback_site
 from vpsorg import _deprecation
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,18 +49,8 @@ class Loopback:
 @pytest.fixture
 async def server() -> AsyncIterator[Loopback]:
     loopback = Loopback()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", loopback.dispatch)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    loopback.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    loopback.base_url = f"http://127.0.0.1:{loopback.port}/api/v1/"
-    try:
+    async with loopback_site(loopback.dispatch) as (loopback.port, loopback.base_url):
         yield loopback
-    finally:
-        await runner.cleanup()
 
 
 def make_client(base_url: str, **kwargs: Any) -> vpsorg.AsyncClient:

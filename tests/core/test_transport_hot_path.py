@@ -18,6 +18,7 @@ from aiohttp import web
 
 import vpsorg
 from tests.conftest import TOKEN
+from tests.core.conftest import loopback_site
 from vpsorg._async._transport import AiohttpTransport, _plain_base
 
 _TIMEOUT = vpsorg.Timeout(total=5.0, connect=5.0)
@@ -54,19 +55,11 @@ class Server:
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     recorder = Server()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", recorder.dispatch)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    recorder.base_url = f"http://127.0.0.1:{port}/api/v1/"
-    try:
-        yield recorder
-    finally:
-        recorder.gate.set()
-        await runner.cleanup()
+    async with loopback_site(recorder.dispatch) as (_, recorder.base_url):
+        try:
+            yield recorder
+        finally:
+            recorder.gate.set()  # release a split response before the server is cleaned up
 
 
 def _transport(base_url: str) -> AiohttpTransport:

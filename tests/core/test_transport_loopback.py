@@ -12,6 +12,7 @@ from aiohttp import web
 
 import vpsorg
 from tests.conftest import DETAIL_12345, TOKEN
+from tests.core.conftest import loopback_site
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,18 +38,8 @@ class Recorder:
 @pytest.fixture
 async def server() -> AsyncIterator[Recorder]:
     recorder = Recorder()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", recorder.dispatch)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    recorder.base_url = f"http://127.0.0.1:{port}/api/v1/"
-    try:
+    async with loopback_site(recorder.dispatch) as (_, recorder.base_url):
         yield recorder
-    finally:
-        await runner.cleanup()
 
 
 def make_client(server: Recorder, **kwargs: object) -> vpsorg.AsyncClient:
