@@ -294,27 +294,18 @@ class AiohttpTransport:
         if base is not None and url.startswith(base) and _PLAIN_TAIL.fullmatch(url, len(base)):
             target = yarl.URL(url, encoded=True)
         try:
-            if self._proxy is None:
-                response = await self._send(
-                    method,
-                    target,
-                    params=params,
-                    data=body,
-                    allow_redirects=False,
-                    timeout=client_timeout,
-                )
-            else:
-                response = await self._send(
-                    method,
-                    target,
-                    params=params,
-                    data=body,
-                    allow_redirects=False,
-                    timeout=client_timeout,
-                    headers=self._request_headers,
-                    proxy=self._proxy,
-                    proxy_headers=self._proxy_headers,
-                )
+            # Without a proxy the last three are None, aiohttp's own defaults.
+            response = await self._send(
+                method,
+                target,
+                params=params,
+                data=body,
+                allow_redirects=False,
+                timeout=client_timeout,
+                headers=self._request_headers,
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
+            )
             headers: Mapping[str, str] = response.headers
             length = response.content_length
             encoding = headers.get("Content-Encoding")
