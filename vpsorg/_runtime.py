@@ -81,9 +81,10 @@ _thread_numbers = itertools.count(1)
 
 # -- fork ------------------------------------------------------------------------------
 
-#: This process's id, refreshed in a forked child before any of its code runs; a
-#: LoopThread compares it with the pid it was started in (cheaper than os.getpid()).
-_pid = os.getpid()
+#: This process's id, refreshed in a forked child before any of its code runs. A
+#: LoopThread, and the async transport's session, compare it with the pid they were
+#: started in to notice a fork (a global read, cheaper than an os.getpid() call).
+current_pid = os.getpid()
 #: Loops and sessions inherited from the parent, set aside in a forked child.
 _inherited: list[object] = []
 #: Every LoopThread not yet garbage collected, to set their loops aside after a fork.
@@ -95,8 +96,8 @@ _SET_ASIDE: Final = -1
 
 
 def _after_fork_in_child() -> None:
-    global _pid, _restart_lock
-    _pid = os.getpid()
+    global current_pid, _restart_lock
+    current_pid = os.getpid()
     _restart_lock = threading.Lock()  # the parent's may have been held mid-fork
     for runtime in list(_runtimes):
         runtime._forked()
@@ -326,7 +327,7 @@ class LoopThread:
     def _start(self) -> None:
         self.loop = new_loop(use_uvloop=self._use_uvloop)
         self.stopping = False  # set in the loop thread when the shutdown begins
-        self._pid = _pid
+        self._pid = current_pid
         self._calls: set[_Call] = set()
         name = self._name or f"vpsorg-loop-{next(_thread_numbers)}"
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -363,7 +364,7 @@ class LoopThread:
         Only bookkeeping here (no thread is started in a fork handler); the next
         :meth:`call` starts the child's own loop and thread.
         """
-        if self._pid in (_pid, _SET_ASIDE):
+        if self._pid in (current_pid, _SET_ASIDE):
             return
         self._pid = _SET_ASIDE
         set_aside(self.loop)
@@ -374,7 +375,7 @@ class LoopThread:
     def _restart(self) -> None:
         """In a forked child: a fresh loop and thread for this process."""
         with _restart_lock:
-            if self._pid != _pid:
+            if self._pid != current_pid:
                 self._forked()  # in case no fork handler ran (a fork without os.fork)
                 self._start()
 
@@ -390,7 +391,7 @@ class LoopThread:
         """
         if self._closed:
             raise ConfigurationError(_CLOSED)
-        if self._pid != _pid:
+        if self._pid != current_pid:
             self._restart()
         elif threading.get_ident() == self._ident:
             raise ConfigurationError(
@@ -460,7 +461,7 @@ class LoopThread:
             if self._closed:
                 return
             self._closed = True
-        if self._pid != _pid:
+        if self._pid != current_pid:
             return
         if threading.get_ident() == self._ident:
             # Closing from the loop itself (the last reference to a client dropped there,

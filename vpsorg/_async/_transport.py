@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import os
 import platform
 import re
 import ssl
@@ -148,7 +147,7 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
         self._send: Any = None  # the session's _request, bound once per session
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = os.getpid()  # the process the session belongs to
+        self._pid = _runtime.current_pid  # the process the session belongs to
         self._closed = False
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._last_timeout: Timeout | None = None
@@ -203,8 +202,8 @@ class AiohttpTransport:
         Its sockets and its event loop's epoll instance are shared with the parent;
         closing them here would break the parent's connections. The child opens its own.
         """
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        if self._pid != _runtime.current_pid:
+            self._pid = _runtime.current_pid
             session, self._session, self._loop = self._session, None, None
             if session is not None:
                 _runtime.set_aside(session)
@@ -275,7 +274,7 @@ class AiohttpTransport:
         session = self._session
         if (
             session is None
-            or self._pid != os.getpid()
+            or self._pid != _runtime.current_pid
             or self._loop is not asyncio.get_running_loop()
             or session.closed
         ):
