@@ -6,6 +6,7 @@ no intermediate ``dict`` is built on the way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from .. import _json
@@ -16,6 +17,7 @@ from ._transport import Response
 __all__ = ["decode_json", "decode_model", "decode_page"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _invalid(message: str, response: Response, method: str, url: str) -> APIResponseValidationError:
@@ -36,15 +38,7 @@ def decode_json(response: Response, method: str, url: str) -> object:
 
 def decode_model(response: Response, cls: type[T], method: str, url: str) -> T:
     """Decode a response body into ``cls``, naming the bad field when it does not fit."""
-    if not response.body:
-        raise _invalid("expected a JSON body, got an empty one", response, method, url)
-    try:
-        return structure_json(response.body, cls)
-    except NotJSONError:
-        raise _invalid("the response is not valid JSON", response, method, url) from None
-    except DecodeError as exc:
-        message = f"the response does not match {cls.__name__}: {exc}"
-        raise _invalid(message, response, method, url) from None
+    return _structured(response, structure_json, cls, method, url, name_the_type=True)
 
 
 def decode_page(
@@ -56,11 +50,27 @@ def decode_page(
     array; an empty ``next``/``previous`` becomes ``None``. Anything else raises
     :class:`APIResponseValidationError` naming the problem.
     """
+    return _structured(response, structure_page, item_type, method, url, name_the_type=False)
+
+
+def _structured(
+    response: Response,
+    decode: Callable[[bytes, type[T]], R],
+    cls: type[T],
+    method: str,
+    url: str,
+    *,
+    name_the_type: bool,
+) -> R:
+    """``decode(body, cls)``, with every way it can fail turned into one error."""
     if not response.body:
         raise _invalid("expected a JSON body, got an empty one", response, method, url)
     try:
-        return structure_page(response.body, item_type)
+        return decode(response.body, cls)
     except NotJSONError:
         raise _invalid("the response is not valid JSON", response, method, url) from None
     except DecodeError as exc:
-        raise _invalid(str(exc), response, method, url) from None
+        message = (
+            f"the response does not match {cls.__name__}: {exc}" if name_the_type else str(exc)
+        )
+        raise _invalid(message, response, method, url) from None
