@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+import attrs
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -202,6 +203,26 @@ def test_a_missing_field_and_a_non_object_are_named() -> None:
         structure_json(b"{nope", Server)
     with pytest.raises(DecodeError, match=r"\[1\]: expected a JSON object"):
         structure_many([SUMMARY_12345, 3], Server)
+
+
+@pytest.mark.parametrize("field", ["ipv6_address", "backups_enabled", "resource_usage", "message"])
+def test_a_field_the_json_leaves_out_is_none_and_one_it_carries_is_kept(field: str) -> None:
+    # The models preset these defaults in __attrs_pre_init__ (a decoding shortcut): the
+    # value the JSON carries must still win, in the detail view, a page, and __init__.
+    detail = {**DETAIL_12345, "message": "Provisioning takes 2 minutes"}
+    carried = structure_json(json.dumps(detail).encode(), Server)
+    assert getattr(carried, field) is not None
+    assert structure_json(json.dumps(SUMMARY_12345).encode(), Server).plan.bandwidth is None
+    assert carried.plan.bandwidth == DETAIL_12345["plan"]["bandwidth"]
+    left_out = {k: v for k, v in detail.items() if k != field}
+    page = json.dumps({"results": [left_out, detail]}).encode()
+    _, _, _, (without, with_) = structure_page(page, Server)
+    assert getattr(without, field) is None
+    assert getattr(with_, field) == getattr(carried, field)
+    changes: dict[str, Any] = {field: None}
+    assert attrs.evolve(carried, **changes) == without
+    rebuilt = Server(**{a.name: getattr(carried, a.name) for a in attrs.fields(Server)})
+    assert rebuilt == carried
 
 
 def test_integers_are_accepted_for_floats_and_unknown_keys_ignored() -> None:

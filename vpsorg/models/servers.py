@@ -71,6 +71,14 @@ _status_member = _STATUS_BY_VALUE.get
 _set = object.__setattr__
 _UTC = timezone.utc
 
+# _ABSENT_FIELDS: the models whose optional fields the list view leaves out (Plan, Server)
+# set those fields to their default ``None`` in ``__attrs_pre_init__``, before anything
+# else. The decoder fills an object field by field and then asks, for each field, whether
+# it is set; for an unset slot that question raises and swallows an AttributeError,
+# ~0.15 µs each and five per server of a list page. With the defaults already in place
+# the question is a plain lookup; a field the JSON does carry is simply set again, and
+# attrs' own ``__init__`` (which calls the hook first) then sets every field as before.
+
 
 @attrs.frozen(slots=True)
 class Plan:
@@ -91,6 +99,9 @@ class Plan:
     memory: int
     storage: int
     bandwidth: int | None = None
+
+    def __attrs_pre_init__(self) -> None:
+        _set(self, "bandwidth", None)  # see _ABSENT_FIELDS
 
 
 @attrs.frozen(slots=True)
@@ -158,6 +169,13 @@ class Server:
     backups_enabled: bool | None = None
     resource_usage: ResourceUsage | None = None
     message: str | None = None
+
+    def __attrs_pre_init__(self) -> None:
+        # See _ABSENT_FIELDS: the four fields the list view leaves out.
+        _set(self, "ipv6_address", None)
+        _set(self, "backups_enabled", None)
+        _set(self, "resource_usage", None)
+        _set(self, "message", None)
 
     def __attrs_post_init__(self) -> None:
         try:
