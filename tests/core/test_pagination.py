@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 from aioresponses import aioresponses
@@ -196,6 +198,37 @@ def test_a_relative_next_link_to_another_origin_is_refused(
     assert vpsorg_simulator.request_count == 1
 
 
+@pytest.mark.parametrize("kind", ["async", "blocking"])
+@pytest.mark.parametrize(
+    ("tail", "refusal"),
+    [
+        ("@evil.example/api/v1/servers/?page=2", "another origin"),
+        (".evil.example/api/v1/servers/?page=2", "not a valid URL"),
+    ],
+)
+def test_a_link_that_starts_like_the_api_but_names_another_host_is_refused(
+    vpsorg_simulator: Simulator, kind: str, tail: str, refusal: str
+) -> None:
+    # "http://127.0.0.1:PORT@evil.example/..." begins with the API's scheme, host and
+    # port: only the "/" that ends the netloc makes a link the API's own.
+    origin = vpsorg_simulator.base_url.split("/api/")[0]
+    _first_page(vpsorg_simulator, origin + tail)
+    with pytest.raises(vpsorg.APIResponseValidationError, match=refusal):
+        _list_ids(kind, vpsorg_simulator)
+    assert vpsorg_simulator.request_count == 1
+
+
+@pytest.mark.parametrize("kind", ["async", "blocking"])
+def test_an_absolute_link_with_a_line_break_is_cleaned_as_urljoin_does(
+    vpsorg_simulator: Simulator, kind: str
+) -> None:
+    link = vpsorg_simulator.base_url + "servers/?page=2\n&page_size=1"
+    _first_page(vpsorg_simulator, link)
+    ids = _list_ids(kind, vpsorg_simulator)
+    assert ids[:2] == [12345, 12346]
+    assert len(ids) == len(vpsorg_simulator.servers())
+
+
 async def test_a_bad_item_names_the_field_the_status_and_the_url(
     client: vpsorg.AsyncClient, mocked: aioresponses
 ) -> None:
@@ -207,3 +240,32 @@ async def test_a_bad_item_names_the_field_the_status_and_the_url(
     assert "results[1].status" in str(error)
     assert error.status_code == 200
     assert error.url == SERVERS
+
+
+async def test_a_listing_holds_no_earlier_item_while_it_fetches_the_next_page(
+    sim: Simulator,
+) -> None:
+    # Items the caller has let go of must be freed by reference counting before the next
+    # page's request, not kept by the paginator until the garbage collector finds them.
+    refs: list[weakref.ref[vpsorg.Server]] = []
+    alive_at_each_fetch: list[int] = []
+
+    def hook(event: vpsorg.Event) -> None:
+        if isinstance(event, vpsorg.CallStarted) and event.method == "GET":
+            alive_at_each_fetch.append(sum(ref() is not None for ref in refs))
+
+    async with vpsorg.AsyncClient(
+        token=sim.token, base_url=sim.base_url, event_hooks=[hook]
+    ) as client:
+        for n in range(4):
+            await client.servers.create(name=f"extra-{n}", plan_id=1, os_id=5, location="us-west")
+        gc.disable()  # so that only reference counting can free them
+        try:
+            async for server in client.servers.list(page_size=2):
+                refs.append(weakref.ref(server))
+            del server
+        finally:
+            gc.enable()
+    assert len(refs) == len(sim.servers()) == 6
+    # One call per page; at each, only the item the loop variable still holds is alive.
+    assert alive_at_each_fetch == [0, 1, 1]
