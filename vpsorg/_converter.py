@@ -79,6 +79,18 @@ def _decoder(type_: object) -> msgspec.json.Decoder[Any]:
     return decoder
 
 
+_page_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def _page_decoder(item_type: type[Any]) -> msgspec.json.Decoder[Any]:
+    """The decoder of a list response of ``item_type``, keyed by the item type itself:
+    spelling the union ``Page[T] | list[T]`` to look it up would cost ~1.2 µs a page."""
+    decoder = _page_decoders.get(item_type)
+    if decoder is None:
+        decoder = _page_decoders[item_type] = _decoder(Page[item_type] | list[item_type])  # type: ignore[valid-type]
+    return decoder
+
+
 def structure_json(raw: bytes, cls: type[T]) -> T:
     """Build a model from JSON bytes in one pass, or raise :class:`DecodeError`."""
     try:
@@ -132,7 +144,7 @@ def structure_page(
     :class:`DecodeError` naming the problem.
     """
     try:
-        page = _decoder(Page[item_type] | list[item_type]).decode(raw)  # type: ignore[valid-type]
+        page = _page_decoder(item_type).decode(raw)
     except msgspec.ValidationError as exc:
         raise _explain_page(_parse(raw), item_type, exc) from None
     except msgspec.DecodeError:
