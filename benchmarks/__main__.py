@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from benchmarks import _env, _report, _rotation, _subprocess_cases
 from benchmarks._measure import BUSY_MACHINE_CPU
 from benchmarks._plan import PLANS
@@ -77,7 +79,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     plan = PLANS["smoke" if args.smoke else "quick" if args.quick else "full"]
     if args.rounds:
-        plan = type(plan)(**{**plan.__dict__, "rounds": args.rounds})
+        plan = attrs.evolve(plan, rounds=args.rounds)
     wanted = {int(c) for c in args.cases.split(",") if c.strip()}
     started = time.monotonic()
     cases: dict[str, Any] = {
