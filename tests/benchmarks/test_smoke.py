@@ -26,7 +26,7 @@ def _numbers(row: dict[str, Any], fields: tuple[str, ...]) -> None:
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks", "--smoke", "--rounds", "1", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
