@@ -8,12 +8,13 @@ Rules kept here, out of the models:
   instead of silently converted;
 - timestamps are RFC 3339 strings.
 
-Two more rules live in the models' ``__attrs_post_init__`` so every path applies them: a
+Two more rules live in the models' ``__post_init__`` so every path applies them: a
 status vpsorg does not know stays a plain ``str`` (known ones become :class:`ServerStatus`
 members), and a naive timestamp is taken as UTC.
 
-The fast path is msgspec decoding JSON bytes straight into the frozen, slotted attrs
-classes (``msgspec.json.Decoder(Server)``): parse, type checks and object building in one
+The fast path is msgspec decoding JSON bytes straight into the models, frozen msgspec
+Structs that attrs' functions understand (``msgspec.json.Decoder(Server)``; see
+``vpsorg/models/_base.py`` for why Structs): parse, type checks and object building in one
 pass of C code. When it refuses the data, the same data runs through a detailed cattrs
 converter (built on :mod:`cattrs.preconf.msgspec`, so timestamps are parsed by msgspec's
 own RFC 3339 parser and both paths accept exactly the same strings), whose only job is a

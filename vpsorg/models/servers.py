@@ -3,6 +3,10 @@
 Annotations are evaluated at runtime (no ``from __future__ import annotations``) so the
 private converter can read them without resolving strings.
 
+What the API sends is a :class:`~vpsorg.models._base.Model`: a frozen msgspec Struct that
+attrs' functions understand (``attrs.fields``, ``attrs.asdict``, ``attrs.evolve``); see
+that module for why. What you send, :class:`ServerSpec`, is a frozen attrs class.
+
 Two rules live in the models themselves, so that every way of building one (decoding, the
 detailed converter, or a user's own call) gives the same object: a known status string
 becomes its :class:`ServerStatus` member, and a naive timestamp is taken as UTC.
@@ -13,9 +17,18 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import attrs
+import msgspec
+
+from ._base import Model
 
 if TYPE_CHECKING:
     from typing import TypeAlias
+
+    # Type checkers see attrs classes, so attrs' mypy plugin accepts the models in
+    # ``attrs.evolve`` and the like; at runtime each stays a Struct (see ._base).
+    from attrs import frozen as attrs_compatible
+else:
+    from ._base import attrs_compatible
 
 __all__ = [
     "ActionResult",
@@ -60,7 +73,7 @@ if TYPE_CHECKING:
     StatusValue: TypeAlias = ServerStatus | str
 else:
     # At runtime the field is a plain ``str`` to the decoder (msgspec refuses a union of a
-    # str enum and str); ``__attrs_post_init__`` swaps known values for their member, so
+    # str enum and str); ``__post_init__`` swaps known values for their member, so
     # what type checkers see (``ServerStatus | str``) is what the object holds.
     StatusValue = str
 
@@ -68,20 +81,12 @@ else:
 # The post-init hooks run for every decoded object, so they are kept to a few bytecodes
 # (what they cost is measured in docs/performance.md).
 _status_member = _STATUS_BY_VALUE.get
-_set = object.__setattr__
+_set = msgspec.structs.force_setattr
 _UTC = timezone.utc
 
-# _ABSENT_FIELDS: the models whose optional fields the list view leaves out (Plan, Server)
-# set those fields to their default ``None`` in ``__attrs_pre_init__``, before anything
-# else. The decoder fills an object field by field and then asks, for each field, whether
-# it is set; for an unset slot that question raises and swallows an AttributeError,
-# ~0.15 µs each and five per server of a list page. With the defaults already in place
-# the question is a plain lookup; a field the JSON does carry is simply set again, and
-# attrs' own ``__init__`` (which calls the hook first) then sets every field as before.
 
-
-@attrs.frozen(slots=True)
-class Plan:
+@attrs_compatible
+class Plan(Model):
     """A VPS plan: the size of a server.
 
     Attributes:
@@ -100,20 +105,17 @@ class Plan:
     storage: int
     bandwidth: int | None = None
 
-    def __attrs_pre_init__(self) -> None:
-        _set(self, "bandwidth", None)  # see _ABSENT_FIELDS
 
-
-@attrs.frozen(slots=True)
-class OperatingSystem:
+@attrs_compatible
+class OperatingSystem(Model):
     """An operating system image, e.g. ``OperatingSystem(id=5, name="Ubuntu 22.04 LTS")``."""
 
     id: int
     name: str
 
 
-@attrs.frozen(slots=True)
-class ResourceUsage:
+@attrs_compatible
+class ResourceUsage(Model):
     """Current resource use of a server (detail view only).
 
     Attributes:
@@ -129,8 +131,8 @@ class ResourceUsage:
     bandwidth_used: int
 
 
-@attrs.frozen(slots=True)
-class Server:
+@attrs_compatible
+class Server(Model):
     """A virtual private server.
 
     The list view carries a subset of the detail view: fields only the detail view has
@@ -170,14 +172,7 @@ class Server:
     resource_usage: ResourceUsage | None = None
     message: str | None = None
 
-    def __attrs_pre_init__(self) -> None:
-        # See _ABSENT_FIELDS: the four fields the list view leaves out.
-        _set(self, "ipv6_address", None)
-        _set(self, "backups_enabled", None)
-        _set(self, "resource_usage", None)
-        _set(self, "message", None)
-
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         try:
             status = _status_member(self.status)
             if status is not None:
@@ -190,15 +185,15 @@ class Server:
             pass  # not a str or not a datetime: kept as given, as attrs itself would
 
 
-@attrs.frozen(slots=True)
-class ServerRef:
+@attrs_compatible
+class ServerRef(Model):
     """The short form of a server inside an :class:`ActionResult`: id, name and status."""
 
     id: int
     name: str
     status: StatusValue
 
-    def __attrs_post_init__(self) -> None:
+    def __post_init__(self) -> None:
         try:
             status = _status_member(self.status)
         except TypeError:
@@ -207,8 +202,8 @@ class ServerRef:
             _set(self, "status", status)
 
 
-@attrs.frozen(slots=True)
-class ActionResult:
+@attrs_compatible
+class ActionResult(Model):
     """The answer to start, stop or reboot.
 
     Attributes:
@@ -222,8 +217,8 @@ class ActionResult:
     server: ServerRef
 
 
-@attrs.frozen(slots=True)
-class ServerPage:
+@attrs_compatible
+class ServerPage(Model):
     """One page of a server list, as the API sent it.
 
     Attributes:

@@ -1,0 +1,129 @@
+"""The models the API sends are msgspec Structs that keep every attrs promise users rely on."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import pickle
+import weakref
+from datetime import datetime, timezone
+
+import attrs
+import cattrs
+import msgspec
+import pytest
+from attrs.exceptions import FrozenInstanceError
+
+import vpsorg
+from tests.conftest import DETAIL_12345, SUMMARY_12345
+from vpsorg._converter import structure_json, structure_page
+from vpsorg.models import ActionResult, OperatingSystem, Plan, ResourceUsage, ServerPage, ServerRef
+
+RESPONSE_MODELS = (
+    vpsorg.Server,
+    Plan,
+    OperatingSystem,
+    ResourceUsage,
+    ServerRef,
+    ActionResult,
+    ServerPage,
+)
+
+
+def detail() -> vpsorg.Server:
+    return structure_json(json.dumps(DETAIL_12345).encode(), vpsorg.Server)
+
+
+@pytest.mark.parametrize("model", RESPONSE_MODELS)
+def test_attrs_sees_every_field_with_its_default_and_type(model: type[object]) -> None:
+    assert attrs.has(model)
+    names = [a.name for a in attrs.fields(model)]
+    assert names == [f.name for f in msgspec.structs.fields(model)]  # type: ignore[arg-type]
+    assert names == list(attrs.fields_dict(model))
+
+
+def test_attrs_metadata_says_what_is_required_and_what_defaults_to_none() -> None:
+    fields = attrs.fields(vpsorg.Server)
+    default: object = fields.id.default
+    assert default is attrs.NOTHING and fields.id.type is int
+    assert fields.message.default is None
+    assert fields.plan.type is Plan
+
+
+def test_asdict_evolve_and_astuple_work_as_on_attrs_classes() -> None:
+    server = detail()
+    plain = attrs.asdict(server)
+    assert plain["plan"] == attrs.asdict(server.plan)
+    assert plain["status"] == "active" and plain["created_at"] == server.created_at
+    renamed = attrs.evolve(server, name="web-2")
+    assert renamed.name == "web-2" and renamed.id == server.id and server.name != "web-2"
+    assert attrs.evolve(server, status="stopped").status is vpsorg.ServerStatus.STOPPED
+    assert attrs.astuple(server)[0] == server.id
+
+
+def test_models_are_frozen_the_attrs_way() -> None:
+    server = detail()
+    with pytest.raises(FrozenInstanceError):
+        server.name = "other"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        del server.plan
+    with pytest.raises(AttributeError):  # FrozenInstanceError is an AttributeError
+        server.plan.name = "Big"  # type: ignore[misc]
+    assert server.name == DETAIL_12345["name"]
+
+
+def test_equal_models_are_equal_and_hash_alike() -> None:
+    one, two = detail(), detail()
+    assert one == two and one is not two
+    assert hash(one) == hash(two)
+    assert len({one, two, attrs.evolve(one, name="x")}) == 2
+    assert one != attrs.asdict(one)  # type: ignore[comparison-overlap]
+
+
+def test_models_take_weak_references_pickle_and_copy() -> None:
+    server = detail()
+    ref = weakref.ref(server)
+    assert ref() is server
+    assert pickle.loads(pickle.dumps(server)) == server
+    assert copy.deepcopy(server) == server and copy.copy(server) == server
+    assert pickle.loads(pickle.dumps(server)).status is vpsorg.ServerStatus.ACTIVE
+
+
+def test_the_constructor_applies_the_same_rules_as_decoding() -> None:
+    server = detail()
+    naive = datetime(2024, 1, 1, 12, 0)
+    built = vpsorg.Server(
+        id=1,
+        name="a",
+        status="active",
+        hostname=None,
+        ip_address=None,
+        location="us-west",
+        plan=server.plan,
+        os=server.os,
+        created_at=naive,
+        updated_at=naive,
+    )
+    assert built.status is vpsorg.ServerStatus.ACTIVE
+    assert built.created_at.tzinfo is timezone.utc
+    assert built.resource_usage is None and built.message is None
+    assert attrs.evolve(built, status="resizing").status == "resizing"
+
+
+def test_cattrs_unstructures_and_structures_them() -> None:
+    converter = cattrs.Converter()
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(datetime, lambda value, _: datetime.fromisoformat(value))
+    server = detail()
+    plain = converter.unstructure(server)
+    assert plain["plan"]["name"] == server.plan.name
+    assert converter.structure(plain, vpsorg.Server) == server
+
+
+def test_a_page_of_list_view_servers_leaves_their_plan_and_os_to_reference_counting() -> None:
+    # Part of why these are Structs (see vpsorg/models/_base.py): nested models holding
+    # only strings and numbers are not tracked by the garbage collector.
+    page = json.dumps({"results": [SUMMARY_12345] * 3}).encode()
+    servers = structure_page(page, vpsorg.Server)[3]
+    assert not any(gc.is_tracked(s.plan) or gc.is_tracked(s.os) for s in servers)
