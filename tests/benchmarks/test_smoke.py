@@ -111,9 +111,10 @@ def test_every_target_is_listed(report: dict[str, Any]) -> None:
             _numbers(target, ("measured",))
 
 
-def test_layers_diagnostic_runs() -> None:
+def _diagnostic(module: str, *args: str) -> str:
+    """Run ``python -m benchmarks.<module> ARGS`` and return what it printed."""
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.layers", "--calls", "200", "--rounds", "1"],
+        [sys.executable, "-m", f"benchmarks.{module}", *args, "--rounds", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -121,21 +122,26 @@ def test_layers_diagnostic_runs() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "servers.get_many" in done.stdout
-    assert "hand-off" in done.stdout
+    return done.stdout
+
+
+def test_layers_diagnostic_runs() -> None:
+    out = _diagnostic("layers", "--calls", "200")
+    assert "servers.get_many" in out
+    assert "hand-off" in out
+
+
+def test_list_layers_diagnostic_runs() -> None:
+    out = _diagnostic("list_layers", "--listings", "10")
+    lines = out.splitlines()
+    rows = lines[lines.index("|---|---|---|---|---|---|---|") + 1 :][:4]
+    assert len(rows) == 4 and all(row.endswith("x |") for row in rows), out
+    assert "tight loop" in out
 
 
 def test_aiohttp_variants_diagnostic_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.aiohttp_variants", "--calls", "200", "--rounds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
+    out = _diagnostic("aiohttp_variants", "--calls", "200")
+    lines = out.splitlines()
     rows = lines[lines.index("|---|---|---|") + 1 :]
-    assert len(rows) == 11, done.stdout
-    assert all(float(row.rsplit("|", 3)[1]) > 0 for row in rows), done.stdout
+    assert len(rows) == 11, out
+    assert all(float(row.rsplit("|", 3)[1]) > 0 for row in rows), out
