@@ -15,6 +15,7 @@ the variants being measured.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import sys
 import time
@@ -192,7 +193,9 @@ async def _run(name: str, target: Target, ids: Sequence[int], concurrency: int) 
     if name == "private_relative":
         options["base_url"] = target.base_url
     if name == "sdk_connector":
-        options["connector_class"] = _Connector
+        # The transport takes each task out of the set when its request ends; here the
+        # set just holds the (at most ``concurrency``) worker tasks.
+        options["connector_class"] = functools.partial(_Connector, connected=set())
     async with _session(target, **options) as session:
         if name == "sdk_redacted_header":
             token = RedactedHeader(session.headers["Authorization"])

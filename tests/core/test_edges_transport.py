@@ -306,6 +306,33 @@ async def test_a_timeout_after_the_request_left_is_sent(server: Loopback) -> Non
         release.set()
 
 
+async def test_a_connection_opened_for_one_request_is_not_credited_to_the_next(
+    server: Loopback, tls_that_never_answers: tuple[str, list[int]]
+) -> None:
+    # The transport remembers per task that a request's connection is open; the mark must
+    # end with the request, or this task's next request, stuck in a TLS handshake, would
+    # be reported as possibly sent.
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await release.wait()
+        return web.Response()
+
+    server.handler = slow
+    url, _ = tls_that_never_answers
+    try:
+        async with make_client(server.base_url, timeout=0.3) as sent_to:
+            with pytest.raises(vpsorg.OutcomeUnknownError):
+                await sent_to.servers.create("web-1", 1, 5, "us-west")
+            assert sent_to._pipeline.transport._connected == set()  # type: ignore[attr-defined]
+            async with make_client(url, timeout=0.3) as stuck:
+                with pytest.raises(vpsorg.APITimeoutError) as info:
+                    await stuck.servers.create("web-2", 1, 5, "us-west")
+            assert info.value.request_sent is False
+    finally:
+        release.set()
+
+
 # ------------------------------------------------------------ errors a person can act on
 
 
