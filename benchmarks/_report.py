@@ -57,6 +57,12 @@ def _pair(rows: list[Row], a: str, b: str) -> float | None:
     return median_ratio(ra["rounds"]["rate"], rb["rounds"]["rate"])
 
 
+def _quotient(top: float, bottom: float) -> float | None:
+    """``top / bottom``, or ``None`` (not measured) when ``bottom`` is 0: a smoke run's
+    child can finish within one tick of the CPU clock and report no CPU time at all."""
+    return top / bottom if bottom > 0 else None
+
+
 def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
     """Every target with its measured value and pass/miss (``None``: not measured)."""
     get, lists, blocking = cases["get_fanout"], cases["list_pages"], cases["blocking"]
@@ -133,7 +139,7 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
         )
         add(f"{what} over {biggest:,} items: peak RSS", peak, 80.0, _mb, at_most=True)
     per_item = [r["cpu_us_per_item"] for r in memory if r["shape"] == "pool_keep"]
-    spread = max(per_item) / min(per_item) if len(per_item) > 1 else None
+    spread = _quotient(max(per_item), min(per_item)) if len(per_item) > 1 else None
     what = "get_many client CPU time per item, largest ÷ smallest over the sizes"
     add(what, spread, 1.25, _ratio3, at_most=True)
     stream = {r["items"]: r for r in memory if r["shape"] == "imap_stream"}
@@ -148,7 +154,7 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
         )
         sizes = sorted(stream)
         growth = (
-            stream[sizes[-1]]["cpu_us_per_item"] / stream[sizes[-2]]["cpu_us_per_item"]
+            _quotient(stream[sizes[-1]]["cpu_us_per_item"], stream[sizes[-2]]["cpu_us_per_item"])
             if len(sizes) > 1
             else None
         )
