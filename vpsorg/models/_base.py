@@ -1,12 +1,13 @@
 """The base of the models the API sends: msgspec Structs that attrs' functions understand.
 
-A list page of 50 servers is 200 model objects built per request, so how a model is built
+A list page of 50 servers is 150 model objects built per request, so how a model is built
 is on the SDK's hottest path. Measured on a page of the simulator's list view
 (``python -m benchmarks.list_layers``, docs/performance.md): msgspec builds a frozen,
-slotted attrs class at about 1.9 µs per server in a tight loop and twice that in the
-request path, where each object is also tracked by the garbage collector; it builds a
-Struct at about 1.2 µs, the nested ``Plan`` and ``OperatingSystem`` untracked. Pages of
-attrs models ran at 0.55-0.75x raw aiohttp with dicts, pages of Structs at 0.95-1.4x.
+slotted attrs class at 1.8 to 2.1 µs per server in a tight loop and about twice that in
+the request path, where each object is also tracked by the garbage collector; it builds
+these Structs at 0.9 to 1.1 µs, the nested ``Plan`` and ``OperatingSystem`` untracked
+(``orjson.loads`` into dicts: 0.8 to 0.9 µs). List pages of attrs models ran at 0.54x to
+0.82x raw aiohttp decoding dicts; pages of these models at 0.91x to 1.31x.
 
 So these models are :class:`msgspec.Struct` classes, and attrs stays what users see:
 
@@ -36,6 +37,9 @@ class Model(msgspec.Struct, weakref=True):
     #: attrs' metadata of the fields, set by :func:`attrs_compatible`.
     __attrs_attrs__: ClassVar[Any]
 
+    # Frozen here rather than with msgspec's ``frozen=True``, whose plain AttributeError
+    # is not the FrozenInstanceError attrs users catch. msgspec fills fields (decoding,
+    # ``__init__``, ``force_setattr``) without calling ``__setattr__``.
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError
 
