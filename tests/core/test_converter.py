@@ -207,8 +207,8 @@ def test_a_missing_field_and_a_non_object_are_named() -> None:
 
 @pytest.mark.parametrize("field", ["ipv6_address", "backups_enabled", "resource_usage", "message"])
 def test_a_field_the_json_leaves_out_is_none_and_one_it_carries_is_kept(field: str) -> None:
-    # The models preset these defaults in __attrs_pre_init__ (a decoding shortcut): the
-    # value the JSON carries must still win, in the detail view, a page, and __init__.
+    # The list view leaves these out and the detail view carries them: absent, a field is
+    # its default None; present, its value wins, in the detail view, a page, and __init__.
     detail = {**DETAIL_12345, "message": "Provisioning takes 2 minutes"}
     carried = structure_json(json.dumps(detail).encode(), Server)
     assert getattr(carried, field) is not None
