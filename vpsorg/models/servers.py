@@ -79,7 +79,7 @@ else:
 
 
 # The post-init hooks run for every decoded object, so they are kept to a few bytecodes
-# (what they cost is measured in docs/performance.md).
+# (they are inside the per-server figures of ``python -m benchmarks`` case 4).
 _status_member = _STATUS_BY_VALUE.get
 _set = msgspec.structs.force_setattr
 _UTC = timezone.utc
