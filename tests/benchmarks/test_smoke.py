@@ -22,20 +22,30 @@ def _numbers(row: dict[str, Any], fields: tuple[str, ...]) -> None:
         assert math.isfinite(value), (field, row)
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+def _python(*args: str, timeout: float = 110) -> str:
+    """Run ``python ARGS`` from the repository root; return what it printed.
+
+    Always in a subprocess: inside pytest, ``benchmarks`` names this test package
+    (``tests/benchmarks``), not the benchmark suite.
+    """
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--rounds", "1", "--json", str(out)],
+        [sys.executable, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "| client | concurrency |" in done.stdout
-    assert "## Targets" in done.stdout
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    printed = _python("-m", "benchmarks", "--smoke", "--rounds", "1", "--json", str(out))
+    assert "| client | concurrency |" in printed
+    assert "## Targets" in printed
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return data
 
@@ -113,16 +123,35 @@ def test_every_target_is_listed(report: dict[str, Any]) -> None:
 
 def _diagnostic(module: str, *args: str) -> str:
     """Run ``python -m benchmarks.<module> ARGS`` and return what it printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{module}", *args, "--rounds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
+    return _python("-m", f"benchmarks.{module}", *args, "--rounds", "1")
+
+
+# The report's target table, fed rows a smoke run can produce.
+REPORT_CHECK = """
+import json
+from benchmarks._report import evaluate_targets
+
+def memory(shape, items, cpu_us):
+    return {"shape": shape, "items": items, "cpu_us_per_item": cpu_us,
+            "peak_rss_mb": 50.0, "baseline_rss_mb": 45.0}
+
+# A smoke run's child can finish within one tick of the CPU clock: 0 us per item.
+rows = [memory(shape, items, 0.0 if items == 10 else 150.0)
+        for shape in ("pool_keep", "imap_stream") for items in (10, 100)]
+cases = {"get_fanout": [], "list_pages": [], "blocking": [], "memory": rows, "decode": []}
+targets = evaluate_targets(cases, 100)
+print(json.dumps({row["target"]: [row["pass"], row["shown"]] for row in targets}))
+"""
+
+
+def test_a_run_with_no_measurable_cpu_time_is_not_measured_rather_than_a_crash() -> None:
+    targets = json.loads(_python("-c", REPORT_CHECK, timeout=60))
+    not_measured = [None, "not measured"]
+    assert targets["get_many client CPU time per item, largest ÷ smallest over the sizes"] == (
+        not_measured
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    assert targets["fleet.imap client CPU per item, 100 ÷ 10 items"] == not_measured
+    assert targets["fleet.imap over 100 items: peak RSS - RSS before"][0] is True
 
 
 def test_layers_diagnostic_runs() -> None:
