@@ -88,7 +88,8 @@ def _page_decoder(item_type: type[Any]) -> msgspec.json.Decoder[Any]:
     spelling the union ``Page[T] | list[T]`` to look it up would cost ~1.2 µs a page."""
     decoder = _page_decoders.get(item_type)
     if decoder is None:
-        decoder = _page_decoders[item_type] = _decoder(Page[item_type] | list[item_type])  # type: ignore[valid-type]
+        page_type = Page[item_type] | list[item_type]  # type: ignore[valid-type]
+        decoder = _page_decoders[item_type] = msgspec.json.Decoder(page_type)
     return decoder
 
 
