@@ -169,3 +169,19 @@ def test_the_command_line_rate_limit_and_burst_apply_per_token() -> None:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+@pytest.mark.parametrize(
+    "vpsorg_simulator_options",
+    [{"faults": FaultConfig(rate_limit=0.01, rate_limit_burst=2), "extra_tokens": [SECOND]}],
+)
+def test_the_pytest_fixture_takes_the_rate_limit_and_extra_tokens(
+    vpsorg_simulator: Simulator,
+) -> None:
+    sim = vpsorg_simulator
+    assert sim.tokens == (DEMO_TOKEN, SECOND)
+    assert sim.faults == FaultConfig(rate_limit=0.01, rate_limit_burst=2)
+    assert [_get(sim.base_url, SECOND) for _ in range(3)] == ["200", "200", "429 after 100"]
+    assert [_get(sim.base_url, DEMO_TOKEN) for _ in range(3)] == ["200", "200", "429 after 100"]
+    assert sim.status_counts == {200: 4, 429: 2}
+    assert sim.fault_counts["rate_limited"] == 2
