@@ -199,3 +199,51 @@ def test_seeding_a_large_account(vpsorg_simulator: Simulator) -> None:
         vpsorg_simulator.add_servers(-1)
     vpsorg_simulator.reset()
     assert len(vpsorg_simulator.servers()) == 2
+
+
+async def test_an_api_that_refuses_the_status_filter_is_listed_without_it(
+    big: Simulator, counted: tuple[vpsorg.AsyncClient, Requests]
+) -> None:
+    api, requests = counted
+    ids = big.add_servers(1_900)  # 4 pages of 500
+    waited = ids[100:1_300]
+    await api.servers.stop_many(waited, concurrency=100)
+    requests.kinds.clear()
+
+    def refuse_the_next_listing(query: dict[str, list[str]]) -> None:
+        # Once the first sweep has seen all it needed (page 3), the next list request,
+        # the filtered one of round 2, is refused as an API without the filter would.
+        if "status" not in query and query.get("page") == ["3"]:
+            requests.on_list_page_end = None
+            big.script(path="/api/v1/servers/", method="GET", status=400)
+
+    requests.on_list_page_end = refuse_the_next_listing
+    result = await api.servers.wait_for_many(
+        waited, "stopped", timeout=30, interval=0.05, max_interval=0.1
+    )
+
+    assert result.ok, [o.error for o in result if o.error is not None][:3]
+    assert requests.kinds["list?status=stopped"] == 1  # refused once, never asked again
+    assert requests.kinds["get"] == 0
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "next_url", "pages"),
+    [
+        (50_000, 500, "?page=2", 100),
+        (50_000, 20, "?page=2", 2_500),  # the API ignored the page size asked for
+        (50_001, 500, "?page=2", 101),
+        (3, 3, None, 1),  # one page
+        (None, 500, "?page=2", None),  # no count: unknown until a sweep is complete
+        (10, 0, "?page=2", None),  # an empty page with a next link says nothing
+        (None, 0, None, 1),
+    ],
+)
+def test_the_size_of_a_listing_is_judged_from_its_first_page(
+    count: int | None, size: int, next_url: str | None, pages: int | None
+) -> None:
+    from vpsorg._async._waiting import _page_estimate
+
+    results: Any = [None] * size  # only the length counts
+    page = vpsorg.ServerPage(count=count, next=next_url, previous=None, results=results)
+    assert _page_estimate(page) == pages

@@ -260,9 +260,9 @@ class _Sweeper:
         self.fail_on: frozenset[str] = frozenset()
         # The list filter proves a server has the status it filters on; only the
         # reference's filter values are used, and only for a single wanted status.
-        self.filter = next(iter(self.wanted)) if self.wanted <= FILTER_STATUSES else None
-        if len(self.wanted) != 1:
-            self.filter = None
+        self.filter: str | None = None
+        if len(self.wanted) == 1 and self.wanted <= FILTER_STATUSES:
+            (self.filter,) = self.wanted
         # Estimated pages of each listing (None: the whole account; else a filter value),
         # from the last first page seen (its ``count`` and length) or a complete listing.
         self.pages: dict[str | None, int] = {}
