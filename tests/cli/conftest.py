@@ -97,11 +97,18 @@ class Watched:
     running (after a failed assertion), reaps it and closes its pipes.
     """
 
-    def __init__(self, command: list[str], *, watch: str = "stderr") -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        watch: str = "stderr",
+        cwd: Path = REPO,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.process = subprocess.Popen(
             command,
-            cwd=REPO,
-            env=subprocess_env(),
+            cwd=cwd,
+            env=subprocess_env() if env is None else env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

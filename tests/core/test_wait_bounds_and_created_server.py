@@ -68,17 +68,17 @@ async def test_wait_for_many_timeout_cancels_a_hanging_sweep(
     api: vpsorg.AsyncClient, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ends: list[str] = []
-    original = api.servers.list
+    original = api.servers._sweep_pages
 
-    async def listing(**params: Any) -> AsyncIterator[vpsorg.Server]:
+    async def listing(status: str | None) -> AsyncIterator[vpsorg.ServerPage]:
         try:
-            async for server in original(**params):
-                yield server
+            async for page in original(status):
+                yield page
         except asyncio.CancelledError:
             ends.append("cancelled")
             raise
 
-    monkeypatch.setattr(api.servers, "list", listing)
+    monkeypatch.setattr(api.servers, "_sweep_pages", listing)
     sim.script(path="/api/v1/servers/", method="GET", delay=HANG)
     result = await api.servers.wait_for_many([12345, 12346], "stopped", timeout=0.3)
     assert [type(o.error) for o in result] == [vpsorg.WaitTimeoutError] * 2

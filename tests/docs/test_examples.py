@@ -12,7 +12,10 @@ with the fixtures it names, as the vpsorg pytest plugin would provide them
 A ``print(...)  # text`` line promises output: ``text`` must appear in what the block
 printed (a trailing ``...`` stands for the rest of the line).
 
-Blocks in ```sh, ```console or ```text fences are not run.
+Blocks in ```sh, ```console or ```text fences are not run. A block whose fence names a
+file (```python title="tasks.py"```) is a whole program, as a reader would save and run
+it (a script with its ``__main__`` guard, a Celery tasks module): it is not run here but
+by tests/docs/test_recipes.py, as that file in a process of its own (:data:`SCRIPTS`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ from vpsorg.simulator import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^(?P<indent>[ \t]*)```python[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```python(?P<info>[^\n]*)\n(?P<code>.*?)^(?P=indent)```", re.M | re.S
+)
+TITLE = re.compile(r'\btitle="(?P<file>[\w.-]+\.py)"')
 PROMISE = re.compile(r"^[ \t]*print\(.*\)[ \t]+# (.+)$", re.M)
 SIMULATOR_DEFAULTS: dict[str, Any] = {"port": 0, "provision_delay": 0.05, "action_delay": 0.05}
 
@@ -42,18 +48,23 @@ def _pages() -> list[Path]:
     return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 
 
-def _blocks() -> list[tuple[str, str]]:
+def _all_blocks() -> list[tuple[str, str | None, str]]:
+    """Every ```python block: where it is, the file it names (or None), its code."""
     found = []
     for page in _pages():
         text = page.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
             code = textwrap.dedent(match.group("code"))
-            found.append((f"{page.relative_to(ROOT).as_posix()}:{line}", code))
+            title = TITLE.search(match.group("info"))
+            file = title.group("file") if title else None
+            found.append((f"{page.relative_to(ROOT).as_posix()}:{line}", file, code))
     return found
 
 
-BLOCKS = _blocks()
+BLOCKS = [(where, code) for where, file, code in _all_blocks() if file is None]
+#: The blocks that are whole programs: (where, the file name they give, code).
+SCRIPTS = [(where, file, code) for where, file, code in _all_blocks() if file is not None]
 
 
 def test_the_docs_have_examples() -> None:

@@ -103,7 +103,7 @@ def test_parser_accepts_every_fault_option() -> None:
             "--error-rate-503=0.1",
             "--drop-rate=0.05",
             "--rate-limit=50",
-            "--rate-limit-burst=10",
+            "--burst=10",
             "--after-action-ratio=0.3",
             "--credits=3",
             "--seed=7",
@@ -160,7 +160,7 @@ def test_both_command_lines_offer_the_same_options_and_defaults() -> None:
     argparse_defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
     click_defaults = {p.name: p.default for p in simulator.params if p.name != "help"}
     assert click_defaults == argparse_defaults
-    assert len(argparse_defaults) == 16
+    assert len(argparse_defaults) == 17
 
 
 def test_python_m_runs_without_click() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,7 +38,7 @@ from .._validation import (
     check_statuses,
     warn_unknown_statuses,
 )
-from ..models import ActionResult, BulkResult, Server, ServerSpec, ServerStatus
+from ..models import ActionResult, BulkResult, Server, ServerPage, ServerSpec, ServerStatus
 from ._decoding import decode_model
 from ._fleet import DEFAULT_CONCURRENCY, ProgressCallback, check_concurrency, run_bulk
 from ._pagination import AsyncServerList
@@ -522,9 +522,11 @@ class AsyncServers:
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
-        Each round is one sweep of paged list calls, not one GET per server, so waiting
-        on a thousand servers costs a few requests a round. A server missing from a sweep
-        is checked with a GET (``concurrency`` at a time): if it is gone, its outcome is a
+        Each round checks every pending server once by whichever costs fewer requests:
+        one GET per server (``concurrency`` at a time) or a sweep of paged list calls, so
+        waiting on a thousand servers costs a few requests a round, and on five servers
+        of a 50,000-server account five (docs/waiting.md has the rule). A server missing
+        from a sweep is checked with a GET: if it is gone, its outcome is a
         :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
         get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
         bounds the whole call, the requests of a sweep included.
@@ -543,7 +545,7 @@ class AsyncServers:
         warn_unknown_statuses(wanted, "servers.wait_for_many")
         return await wait_for_all(
             self.get,
-            self._sweep_listing,
+            self._sweep_pages,
             ids,
             wanted,
             within=timeout,
@@ -556,8 +558,8 @@ class AsyncServers:
 
     # ------------------------------------------------------------------ helpers
 
-    def _sweep_listing(self) -> AsyncServerList:
-        return self.list(page_size=SWEEP_PAGE_SIZE)
+    def _sweep_pages(self, status: str | None) -> AsyncIterator[ServerPage]:
+        return self.list(status=status, page_size=SWEEP_PAGE_SIZE).pages()
 
     def _url(self, server_id: int) -> str:
         return self._pipeline.url(f"servers/{check_id(server_id)}/")

@@ -1,4 +1,5 @@
-"""Waiting for servers to reach a status: one server by polling, many by list sweeps.
+"""Waiting for servers to reach a status: one server by polling, many by the cheaper of
+list sweeps and per-server GETs each round.
 
 The resource supplies how to fetch one server and how to list them all; this module owns
 the polling schedule and the timeouts. Each timeout is an anyio cancel scope around the
@@ -14,9 +15,10 @@ is seen in a status from which the wanted one cannot come without another action
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import anyio
 import attrs
@@ -31,9 +33,11 @@ from .._exceptions import (
 from .._validation import check_id, check_statuses
 from ..models import BulkResult, Failed, Outcome, Server, Succeeded
 from ._fleet import ProgressCallback, report_progress, run_bulk
+from ._pagination import Page
 
 __all__ = [
     "DEFAULT_FAIL_ON",
+    "FILTER_STATUSES",
     "FIRST_INTERVAL",
     "MAX_INTERVAL",
     "SWEEP_PAGE_SIZE",
@@ -54,7 +58,12 @@ SWEEP_PAGE_SIZE = 500
 """The page size a ``wait_for_many`` sweep asks for."""
 
 GetOne = Callable[[int], Awaitable[Server]]
-ListAll = Callable[[], AsyncIterable[Server]]
+ListPages = Callable[[str | None], AsyncIterator[Page[Server]]]
+"""Lists the account's servers page by page: all of them, or those with one status."""
+
+FILTER_STATUSES: frozenset[str] = frozenset({"active", "stopped", "suspended"})
+"""The values of the list's ``status`` filter in the API reference: the only ones a wait
+lists by (another value may be ignored, refused or answered with nothing)."""
 
 DEFAULT_FAIL_ON: Mapping[str, frozenset[str]] = {
     "active": frozenset({"suspended", "stopping", "stopped"}),
@@ -177,7 +186,7 @@ async def wait_for_one(
 
 async def wait_for_all(
     get: GetOne,
-    list_all: ListAll,
+    list_pages: ListPages,
     server_ids: Sequence[object],
     wanted: Sequence[str],
     *,
@@ -190,12 +199,30 @@ async def wait_for_all(
 ) -> BulkResult[int, Server]:
     """Wait until every server has a status in ``wanted``; one outcome per id, in order.
 
-    Each round is one sweep of ``list_all()``; a server missing from a sweep is checked
-    with ``get`` (``concurrency`` at a time) so a deleted one fails at once. An id that
-    is not a positive integer fails at once with :class:`~vpsorg.InvalidInputError`; a
-    server seen in a status of ``fail_on`` with :class:`~vpsorg.UnreachableStatusError`.
+    Each round observes every pending server once, by whichever checks cost fewer
+    requests: one ``get`` per server (``concurrency`` at a time), or a sweep of the
+    account's list pages. The size of the listing comes from its first page (``count``
+    divided by the page's length) or the last complete sweep; the round GETs the pending
+    servers when they are no more than the listing's pages (with nothing known yet: no
+    more than one), and otherwise sweeps, stopping the sweep once the servers it has not
+    shown yet are no more than its remaining pages, which are then GET. So a round costs
+    at most one request more than the cheaper of the two.
+
+    Waiting for one status the list filter has (:data:`FILTER_STATUSES`), once the
+    account's listing is known to cost more than a round of GETs would save, a round
+    first lists by that status while that listing is at most a tenth of the round's cost
+    without it: a server seen there has the status (checked, not assumed). A server not
+    seen there is not proven anything, so it is checked as above, by GET or sweep.
+
+    A server missing from a complete sweep, or not shown by a listing that failed with
+    404 (a stale ``next`` link), is checked with ``get`` in the same round; a 404 there is
+    its :class:`~vpsorg.NotFoundError` outcome, another error of its check its outcome
+    too. Any other error of an unfiltered listing ends every pending server with it. An
+    id that is not a positive integer fails at once with
+    :class:`~vpsorg.InvalidInputError`; a server seen in a status of ``fail_on`` with
+    :class:`~vpsorg.UnreachableStatusError`.
     """
-    sweeper = _Sweeper(get, list_all, server_ids, wanted, within, concurrency, progress)
+    sweeper = _Sweeper(get, list_pages, server_ids, wanted, within, concurrency, progress)
     sweeper.fail_on = fail_on
     return await sweeper.run(interval, max_interval)
 
@@ -205,12 +232,13 @@ def _label(wanted: Sequence[str]) -> str | Sequence[str]:
 
 
 class _Sweeper:
-    """The state of one ``wait_for_many`` call: which ids are still pending."""
+    """The state of one ``wait_for_many`` call: which ids are still pending, and what the
+    listings cost (see :func:`wait_for_all` for the rule that picks each round's checks)."""
 
     def __init__(
         self,
         get: GetOne,
-        list_all: ListAll,
+        list_pages: ListPages,
         ids: Sequence[object],
         wanted: Sequence[str],
         timeout: float,
@@ -218,7 +246,7 @@ class _Sweeper:
         progress: ProgressCallback | None,
     ) -> None:
         self.get = get
-        self.list_all = list_all
+        self.list_pages = list_pages
         self.ids = ids
         self.wanted = frozenset(wanted)
         self.label = _label(wanted)
@@ -230,6 +258,14 @@ class _Sweeper:
         self.last: dict[int, Server] = {}
         self.counts = [0, 0]  # succeeded, failed
         self.fail_on: frozenset[str] = frozenset()
+        # The list filter proves a server has the status it filters on; only the
+        # reference's filter values are used, and only for a single wanted status.
+        self.filter: str | None = None
+        if len(self.wanted) == 1 and self.wanted <= FILTER_STATUSES:
+            (self.filter,) = self.wanted
+        # Estimated pages of each listing (None: the whole account; else a filter value),
+        # from the last first page seen (its ``count`` and length) or a complete listing.
+        self.pages: dict[str | None, int] = {}
 
     async def run(self, interval: float, max_interval: float) -> BulkResult[int, Server]:
         pending: set[int] = set()
@@ -243,12 +279,11 @@ class _Sweeper:
         with anyio.move_on_after(self.timeout):
             while pending:
                 try:
-                    await self._sweep(pending)
+                    await self._round(pending)
                 except VPSOrgError as exc:
-                    if not isinstance(exc, NotFoundError):
-                        for server_id in pending:
-                            self._finish(server_id, exc)
-                        break
+                    for server_id in pending:
+                        self._finish(server_id, exc)
+                    break
                 pending = {i for i in pending if i not in self.done}
                 if not pending:
                     break
@@ -259,20 +294,91 @@ class _Sweeper:
             self._finish(server_id, error)
         return self._result()
 
-    async def _sweep(self, pending: set[int]) -> None:
-        seen: set[int] = set()
-        async for server in self.list_all():
-            if server.id in pending:
-                seen.add(server.id)
-                self._observe(server.id, server)
-        missing = sorted(pending - seen)
-        if missing:
-            checked = await run_bulk(self.get, missing, concurrency=self.concurrency)
-            for outcome in checked:
-                if isinstance(outcome.error, NotFoundError):
-                    self._finish(outcome.item, outcome.error)
-                elif outcome.value is not None:
-                    self._observe(outcome.item, outcome.value)
+    async def _round(self, pending: set[int]) -> None:
+        """One round: observe every pending server once, by the cheapest checks."""
+        unseen = set(pending)
+        if self.filter is not None and self._filter_may_pay(len(unseen)):
+            try:
+                await self._list(self.filter, unseen, budget=self._plain_cost(len(unseen)))
+            except VPSOrgError as exc:
+                # The filter is an optimisation: an API that refuses it is listed without.
+                logger.debug("wait_for_many: listing by status failed (%s); not using it", exc)
+                self.filter = None
+        if unseen and not self._gets_are_cheaper(len(unseen), self.pages.get(None)):
+            await self._list(None, unseen)
+        if unseen:
+            await self._check(sorted(unseen))
+
+    def _plain_cost(self, unseen: int) -> int:
+        """Requests a round costs without the filter: per-id GETs or a whole sweep."""
+        return min(unseen, self.pages.get(None, unseen))
+
+    def _filter_may_pay(self, unseen: int) -> bool:
+        """Whether to list by the wanted status first: only once the whole listing's size
+        is known, and while the filtered one is unknown or at most a tenth of the cost of
+        the round without it (so a round where nothing has finished yet costs at most a
+        tenth more, and one where everything has finished costs that tenth)."""
+        if None not in self.pages:
+            return False
+        filtered = self.pages.get(self.filter)
+        return filtered is None or filtered * 10 <= self._plain_cost(unseen)
+
+    @staticmethod
+    def _gets_are_cheaper(unseen: int, pages_left: int | None) -> bool:
+        """Per-id GETs cost one request each; a listing at least one page (unknown size)."""
+        return unseen <= (1 if pages_left is None else pages_left)
+
+    async def _list(self, status: str | None, unseen: set[int], budget: int | None = None) -> None:
+        """Observe the servers of one listing, removing each one seen from ``unseen``.
+
+        The listing stops once every server in ``unseen`` was seen. The unfiltered one
+        (``budget`` unset) also stops as soon as GETs of the servers not yet seen cost no
+        more than its remaining pages; the filtered one as soon as its size is known to
+        exceed a tenth of ``budget``. A 404 for a list page (a stale ``next`` link) ends
+        the listing: the servers it did not show are then checked one by one.
+        """
+        fetched = 0
+        complete = False
+        pages = self.list_pages(status)
+        try:
+            async for page in pages:
+                fetched += 1
+                for server in page.results:
+                    if server.id in unseen:
+                        unseen.discard(server.id)
+                        self._observe(server.id, server)
+                if fetched == 1:
+                    estimate = _page_estimate(page)
+                    if estimate is not None:
+                        self.pages[status] = estimate
+                if page.next is None:
+                    complete = True
+                    break
+                if not unseen:
+                    break
+                left = self.pages.get(status)
+                if left is None:
+                    continue
+                if budget is None:
+                    if self._gets_are_cheaper(len(unseen), left - fetched):
+                        break
+                elif left * 10 > budget:
+                    break
+        except NotFoundError as exc:
+            logger.debug("wait_for_many: a list page was not found (%s); checking by id", exc)
+        finally:
+            await _close(pages)
+        if complete:
+            self.pages[status] = fetched
+
+    async def _check(self, server_ids: Sequence[int]) -> None:
+        """One GET per server (``concurrency`` at a time); a failed one ends that server."""
+        checked = await run_bulk(self.get, server_ids, concurrency=self.concurrency)
+        for outcome in checked:
+            if outcome.error is not None:
+                self._finish(outcome.item, outcome.error)
+            elif outcome.value is not None:
+                self._observe(outcome.item, outcome.value)
 
     def _observe(self, server_id: int, server: Server) -> None:
         self.last[server_id] = server
@@ -300,6 +406,25 @@ class _Sweeper:
                 for index, server_id in enumerate(self.ids)
             )
         )
+
+
+def _page_estimate(page: Page[Server]) -> int | None:
+    """How many pages a listing has, judged from its first page: ``count`` divided by the
+    length of the page (the API may not honour the page size asked for); ``None`` when
+    the page does not say (no ``count``, or an empty page with a ``next`` link)."""
+    if page.next is None:
+        return 1
+    size = len(page.results)
+    if page.count is None or size == 0:
+        return None
+    return max(1, math.ceil(page.count / size))
+
+
+async def _close(pages: AsyncIterator[Page[Server]]) -> None:
+    """Close a listing left early, so its generator does not wait for the collector."""
+    aclose = getattr(pages, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _outcome(server_id: object, result: Server | BaseException) -> Outcome[int, Server]:

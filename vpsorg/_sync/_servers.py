@@ -436,9 +436,11 @@ class Servers(BlockingResource[AsyncServers]):
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
-        Each round is one sweep of paged list calls, not one GET per server, so waiting
-        on a thousand servers costs a few requests a round. A server missing from a sweep
-        is checked with a GET (``concurrency`` at a time): if it is gone, its outcome is a
+        Each round checks every pending server once by whichever costs fewer requests:
+        one GET per server (``concurrency`` at a time) or a sweep of paged list calls, so
+        waiting on a thousand servers costs a few requests a round, and on five servers
+        of a 50,000-server account five (docs/waiting.md has the rule). A server missing
+        from a sweep is checked with a GET: if it is gone, its outcome is a
         :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
         get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
         bounds the whole call, the requests of a sweep included.

@@ -53,9 +53,11 @@ def _options(command: F) -> F:
         if option.default is None and option.default_text is not None:
             help = f"{help} [default: {option.default_text}]"
         command = click.option(
-            option.flag,
+            *option.flags,
+            option.dest,
             type=_click_type(option),
             default=option.default,
+            multiple=option.multiple,
             show_default=option.default is not None,
             metavar=option.metavar,
             help=help,

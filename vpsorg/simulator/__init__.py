@@ -49,8 +49,10 @@ Faults
     :class:`FaultConfig` injects latency, 500s, HTML 503s, dropped connections and
     per-token rate limiting (429 with ``Retry-After``), deterministically under
     ``seed``; ``sim.set_faults()`` changes them at run time and ``sim.script()`` queues
-    exact answers for the next matching requests. ``sim.fault_counts``,
-    ``sim.request_count`` and ``sim.request_counts`` count everything.
+    exact answers for the next matching requests. ``extra_tokens`` accepts more tokens
+    than ``token``, each with a rate-limit bucket of its own. ``sim.fault_counts``,
+    ``sim.request_count``, ``sim.request_counts`` and ``sim.status_counts`` count
+    everything; ``sim.add_servers(50_000)`` seeds a large account at once.
 
 A pytest plugin (``vpsorg.simulator.pytest_plugin``) provides the ``vpsorg_simulator``,
 ``vpsorg_client`` and ``vpsorg_async_client`` fixtures.

@@ -38,10 +38,12 @@ def build_parser(*, prog: str | None = None) -> argparse.ArgumentParser:
         default = option.default_text if option.default is None else option.default
         help = f"{option.help} [default: {default}]" if default is not None else option.help
         (faults if option.fault else parser).add_argument(
-            option.flag,
+            *option.flags,
+            dest=option.dest,
             type=_converter(option),
             default=option.default,
             metavar=option.metavar,
+            action="append" if option.multiple else "store",
             help=help.replace("%", "%%"),
         )
     return parser
@@ -117,6 +119,7 @@ def serve_forever(
     host: str = "127.0.0.1",
     port: int = 8080,
     token: str = DEMO_TOKEN,
+    extra_tokens: Sequence[str] = (),
     provision_delay: float = 3.0,
     action_delay: float = 1.0,
     credits: int | None = None,
@@ -135,6 +138,7 @@ def serve_forever(
         "host": host,
         "port": port,
         "token": token,
+        "extra_tokens": extra_tokens,
         "provision_delay": provision_delay,
         "action_delay": action_delay,
         "credits": credits,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from importlib import resources
 from typing import Final
 
@@ -30,6 +31,20 @@ def load_openapi() -> bytes:
     return resources.files("vpsorg.simulator").joinpath("openapi.json").read_bytes()
 
 
+def _caller(authorization: str) -> str:
+    """Whose rate-limit bucket a request draws from: its bearer token (as
+    authentication reads it), else the whole header (each refused caller its own)."""
+    parts = authorization.split()
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1]
+    return authorization
+
+
+def _drops(plan: FaultPlan) -> bool:
+    script = plan.script
+    return plan.kind == "dropped" or (script is not None and script.drop)
+
+
 def _replaces_response(plan: FaultPlan) -> bool:
     script = plan.script
     if script is not None:
@@ -44,6 +59,7 @@ class SimulatorApp:
         self,
         *,
         token: str,
+        extra_tokens: Sequence[str] = (),
         provision_delay: float,
         action_delay: float,
         credits: int | None,
@@ -55,8 +71,16 @@ class SimulatorApp:
             raise ValueError(f"page_size must be at least 1, got {page_size!r}")
         if credits is not None and credits < 0:
             raise ValueError(f"credits must not be negative, got {credits!r}")
+        if isinstance(extra_tokens, str):
+            raise ValueError("extra_tokens must be a sequence of tokens, not one string")
         self.token = token
+        #: Every token accepted: ``token`` first, then the extra ones.
+        for extra in extra_tokens:
+            if not isinstance(extra, str) or len(extra.split()) != 1 or extra != extra.strip():
+                raise ValueError("each extra token must be a non-empty string without spaces")
+        self.tokens: tuple[str, ...] = tuple(dict.fromkeys((token, *extra_tokens)))
         self._expected_authorization = f"Bearer {token}"
+        self._accepted = frozenset(self.tokens)
         self.store: ServerStore = ServerStore(
             provision_delay=provision_delay, action_delay=action_delay, credits=credits
         )
@@ -64,6 +88,8 @@ class SimulatorApp:
         self.api: ServersApi = ServersApi(self.store, page_size)
         self.request_count: int = 0
         self.request_counts: dict[str, int] = {}
+        #: Responses sent, by status code (a dropped connection sends none).
+        self.status_counts: dict[int, int] = {}
         self._openapi = load_openapi()
         # Handlers running now, so that shutting down can finish them off (see serve()).
         self._in_flight: set[asyncio.Task[object]] = set()
@@ -74,6 +100,7 @@ class SimulatorApp:
         self.injector.reset()
         self.request_count = 0
         self.request_counts = {}
+        self.status_counts = {}
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """Serve one request (the aiohttp low-level server calls this)."""
@@ -113,8 +140,8 @@ class SimulatorApp:
         if not injector.active:
             response = await self._respond(request, route)
         else:
-            authorization = request.headers.get("Authorization", "")
-            plan = injector.plan(method, path, authorization, exempt=route.kind == OPENAPI)
+            caller = _caller(request.headers.get("Authorization", ""))
+            plan = injector.plan(method, path, caller, exempt=route.kind == OPENAPI)
             if plan.delay:
                 await asyncio.sleep(plan.delay)
             if not _replaces_response(plan):
@@ -124,7 +151,11 @@ class SimulatorApp:
                     # The request takes effect; only its answer is lost or replaced.
                     await self._respond(request, route)
                 response = fault_response(request, plan)
+                if _drops(plan):
+                    return response  # never sent: aiohttp cannot write to the aborted socket
         response.headers["X-Request-ID"] = request_id
+        statuses = self.status_counts
+        statuses[response.status] = statuses.get(response.status, 0) + 1
         return response
 
     async def _respond(self, request: web.BaseRequest, route: Route) -> web.Response:
@@ -145,7 +176,7 @@ class SimulatorApp:
         return await self.api.dispatch(request, route)
 
     def _authenticate(self, header: str | None) -> str | None:
-        """``None`` when the bearer token is right, else DRF's reason for refusing."""
+        """``None`` when the bearer token is one accepted, else DRF's reason for refusing."""
         if header == self._expected_authorization:
             return None
         parts = header.split() if header else []
@@ -155,6 +186,6 @@ class SimulatorApp:
             return "Invalid token header. No credentials provided."
         if len(parts) > 2:
             return "Invalid token header. Token string should not contain spaces."
-        if parts[1] != self.token:
+        if parts[1] not in self._accepted:
             return "Invalid token."
         return None

@@ -51,7 +51,8 @@ class FaultConfig:
         drop_rate: share whose connection is closed without any response.
         rate_limit: requests per second allowed per token (a token bucket); ``None`` is
             unlimited. Throttled requests get ``429`` with ``Retry-After``.
-        rate_limit_burst: the bucket size; defaults to ``ceil(rate_limit)``.
+        rate_limit_burst: the bucket size, how many requests a token may send at once
+            (``--burst``); defaults to ``ceil(rate_limit)``. Each token has its own bucket.
         after_action_ratio: share of injected 500s and drops that happen *after* the
             request took effect (state changed, then the response is lost), versus before.
 

@@ -29,6 +29,12 @@ class Option:
     default: str | int | float | None
     help: str
     metavar: str | None = None
+    #: Other spellings of the flag, still accepted (an older name).
+    aliases: tuple[str, ...] = ()
+    #: The keyword the value is passed as, when it is not the flag's own name.
+    keyword: str | None = None
+    #: True for an option that may be given several times; its value is then a tuple.
+    multiple: bool = False
     #: The inclusive bounds of a number (``None``: unbounded on that side).
     minimum: float | None = None
     maximum: float | None = None
@@ -42,7 +48,14 @@ class Option:
     @property
     def dest(self) -> str:
         """The keyword the value is passed as (``--page-size`` -> ``page_size``)."""
+        if self.keyword is not None:
+            return self.keyword
         return self.flag.removeprefix("--").replace("-", "_")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The flag, then its aliases."""
+        return (self.flag, *self.aliases)
 
     def check(self, value: float) -> str | None:
         """Why a number is out of range, or ``None`` when it is within."""
@@ -97,6 +110,16 @@ OPTIONS: tuple[Option, ...] = (
         help="The port to listen on; 0 picks a free one.",
     ),
     Option(flag="--token", kind=str, default=DEMO_TOKEN, help="The bearer token to accept."),
+    Option(
+        flag="--extra-token",
+        kind=str,
+        default=None,
+        metavar="TOKEN",
+        keyword="extra_tokens",
+        multiple=True,
+        default_text="none",
+        help="Another bearer token to accept, with a rate-limit bucket of its own; repeatable.",
+    ),
     _seconds("--provision-delay", 3.0, "How long a new server stays 'provisioning'."),
     _seconds("--action-delay", 1.0, "How long a start, stop or reboot takes."),
     Option(
@@ -131,17 +154,19 @@ OPTIONS: tuple[Option, ...] = (
         minimum_open=True,
         default_text="unlimited",
         fault=True,
-        help="Requests per second per token; 429 beyond it.",
+        help="Requests per second per token (each token has its own bucket); 429 beyond it.",
     ),
     Option(
-        flag="--rate-limit-burst",
+        flag="--burst",
+        aliases=("--rate-limit-burst",),
+        keyword="rate_limit_burst",
         kind=int,
         default=None,
         metavar="N",
         minimum=1,
         default_text="ceil(rate limit)",
         fault=True,
-        help="Requests allowed at once before the rate limit applies.",
+        help="Requests a token may send at once before the rate limit applies.",
     ),
     _fraction(
         "--after-action-ratio",
@@ -158,5 +183,8 @@ def server_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     error rates must not add up to more than 1) raise ``ValueError``.
     """
     settings = {o.dest: values[o.dest] for o in OPTIONS if not o.fault}
+    for option in OPTIONS:
+        if option.multiple:  # argparse gives None or a list, click a tuple
+            settings[option.dest] = tuple(settings[option.dest] or ())
     settings["faults"] = FaultConfig(**{o.dest: values[o.dest] for o in OPTIONS if o.fault})
     return settings

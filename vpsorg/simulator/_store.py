@@ -22,6 +22,7 @@ from typing import Any
 from vpsorg.simulator._catalog import FIRST_NEW_ID, SAMPLE_SERVERS, ipv4_for, ipv6_for
 
 __all__ = [
+    "SEEDABLE_STATUSES",
     "ActionRefused",
     "InsufficientCredits",
     "ServerRecord",
@@ -54,6 +55,10 @@ ACTIONS: dict[str, tuple[frozenset[str], str, str, str, str]] = {
         "Server is not running.",
     ),
 }
+
+
+#: The statuses :meth:`ServerStore.add_many` can seed: those no transition leaves.
+SEEDABLE_STATUSES: frozenset[str] = frozenset({"active", "stopped", "suspended"})
 
 
 def _now_us() -> int:
@@ -254,6 +259,46 @@ class ServerStore:
         self.servers[server_id] = record
         self._schedule(record, "active", self.provision_delay)
         return record
+
+    def add_many(
+        self,
+        count: int,
+        *,
+        status: str,
+        location: str,
+        plan_id: int,
+        os_id: int,
+        name_prefix: str,
+    ) -> range:
+        """Add ``count`` provisioned servers in a settled ``status`` at once, for tests
+        and benchmarks that need a large account; no credits are spent. Returns their ids.
+
+        Each is named ``f"{name_prefix}-{n}"`` (``n`` from 1) and created now.
+        """
+        if status not in SEEDABLE_STATUSES:
+            raise ValueError(f"status must be one of {sorted(SEEDABLE_STATUSES)}, got {status!r}")
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count!r}")
+        now = _now_us()
+        first = self._next_id
+        self._next_id += count
+        servers = self.servers
+        for number, server_id in enumerate(range(first, first + count), start=1):
+            name = f"{name_prefix}-{number}"
+            servers[server_id] = ServerRecord(
+                id=server_id,
+                name=name,
+                hostname=name,
+                location=location,
+                plan_id=plan_id,
+                os_id=os_id,
+                backups_enabled=False,
+                status=status,
+                created_us=now,
+                updated_us=now,
+                provisioned=True,
+            )
+        return range(first, first + count)
 
     def update(self, record: ServerRecord, changes: dict[str, Any]) -> None:
         """Apply validated PUT/PATCH changes; every save bumps ``updated_at``."""
