@@ -478,7 +478,7 @@ class WaitError(VPSOrgError):
             try:
                 await client.servers.wait_for(12345, "active", timeout=5)
             except vpsorg.WaitError as error:
-                print(type(error).__name__, error.last_seen.status)
+                print(type(error).__name__, error.last_seen)
         ```
     """
 
