@@ -131,3 +131,16 @@ def test_the_readme_says_it_is_a_pre_release() -> None:
 def test_the_install_check_reads_install_lines(line: str, flagged: bool) -> None:
     by_name = re.compile(r"vpsorg(\[[\w,]+\])?")
     assert any(by_name.fullmatch(t) for t in _install_targets(line)) is flagged
+
+
+def test_the_tools_test_the_supported_pythons() -> None:
+    """nox's matrix is the classifiers; .ci/run's extra suites are the oldest and newest."""
+    pythons = _pythons()
+    noxfile = (ROOT / "noxfile.py").read_text(encoding="utf-8")
+    matrix = re.search(r"^PYTHON = \[(.*?)\]", noxfile, re.M)
+    assert matrix, "noxfile.py should list its Pythons as PYTHON = [...]"
+    assert re.findall(r'"(3\.\d+)"', matrix.group(1)) == pythons
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    extra = re.search(r"^EXTRA_PYTHONS=\$\{EXTRA_PYTHONS-(.*?)\}", ci, re.M)
+    assert extra, ".ci/run should default EXTRA_PYTHONS"
+    assert extra.group(1).split() == [pythons[0], pythons[-1]]
