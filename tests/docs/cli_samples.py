@@ -78,7 +78,7 @@ _PORT = re.compile(r"(127\.0\.0\.1:|localhost:|--port )\d+")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 #: The port the page shows, for a reader: any port the run used is printed as this one.
 PAGE_PORT = "8080"
-_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+_DECIMAL = re.compile(r"(?<![\d.,])\d[\d,]*\.\d+(?![\d.])")  # 0.15, 1,025.3
 _HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
 _REQUESTS = re.compile(r"\d[\d,]* API requests")
 

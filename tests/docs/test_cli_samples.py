@@ -51,4 +51,7 @@ def test_normalising_keeps_what_matters() -> None:
     assert cli_samples.normalise(row) != cli_samples.normalise(
         "  create   25   16    9      0.09 s   268.2"
     )
+    assert cli_samples.normalise("delete 25 0.02 s 1,250.0") == cli_samples.normalise(
+        "delete 25 0.11 s 221.4"
+    )
     assert "203.0.113.10" in cli_samples.normalise("12345 web-server-01 203.0.113.10")

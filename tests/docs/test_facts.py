@@ -75,7 +75,8 @@ def test_every_dependency_list_is_pyproject_s() -> None:
         text = page.read_text(encoding="utf-8")
         for match in re.finditer(r"depends on ((?:[\w-]+,\s+)*[\w-]+\s+and\s+[\w-]+)\.", text):
             lists += 1
-            named = {n.lower().replace("-", "_") for n in re.split(r",\s+|\s+and\s+", match.group(1))}
+            words = re.split(r",\s+|\s+and\s+", match.group(1))
+            named = {word.lower().replace("-", "_") for word in words}
             assert named == wanted, (
                 f"{_where(page, text, match.start())}: lacks {sorted(wanted - named)}, "
                 f"names {sorted(named - wanted)} that pyproject.toml does not depend on"
