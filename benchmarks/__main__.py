@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick | --smoke] [--json FILE] [--cases 1,2,...]``.
+"""``python -m benchmarks [--quick | --smoke] [--json FILE] [--record FILE] [--cases 1,2,...]``.
 
 Starts the simulator in its own process, runs the six cases, prints the markdown report
 to stdout (progress goes to stderr) and, with ``--json``, writes the same figures.
@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks import _env, _report, _rotation, _subprocess_cases
+from benchmarks import _env, _report, _rotation, _subprocess_cases, figures
 from benchmarks._measure import BUSY_MACHINE_CPU
 from benchmarks._plan import PLANS
 from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="less work per run: under 2 minutes")
     size.add_argument("--smoke", action="store_true", help="tiny sizes, one round (for CI)")
     parser.add_argument("--json", metavar="FILE", type=Path, help="also write the figures as JSON")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        type=Path,
+        help="merge the quoted figures into FILE (docs/benchmarks/figures.json)",
+    )
     parser.add_argument(
         "--rounds", type=int, metavar="N", help="rounds (default: 3; 1 with --smoke)"
     )
@@ -155,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log(f"done in {result['meta']['seconds']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.record:
+        record = figures.merge(figures.load(args.record), result)
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        args.record.write_text(text, encoding="utf-8")
+        _log(f"recorded in {args.record}; now run python -m benchmarks.figures")
     return 0
 
 

@@ -53,6 +53,7 @@ from ._exceptions import (
     VPSOrgDeprecationWarning,
     VPSOrgError,
     VPSOrgWarning,
+    WaitError,
     WaitTimeoutError,
 )
 from ._sync import ServerIterator
@@ -138,6 +139,7 @@ __all__ = [
     "VPSOrgDeprecationWarning",
     "VPSOrgError",
     "VPSOrgWarning",
+    "WaitError",
     "WaitTimeoutError",
     "WaitProgress",
     "WaitProgressCallback",

@@ -20,8 +20,9 @@
      │         ├── OutcomeUnknownStatusError (also InternalServerError) ... after a 5xx answer
      │         ├── NotCreatedError                      a reconciled create made no server
      │         └── AmbiguousCreateError                 ... and several servers could be it
-     ├── WaitTimeoutError            (also TimeoutError) a server did not reach a state in time
-     ├── UnreachableStatusError                         ... and cannot without another action
+     ├── WaitError                                      a wait ended without the status
+     │    ├── WaitTimeoutError       (also TimeoutError) ... because the time ran out
+     │    └── UnreachableStatusError                    ... because it cannot come by itself
      └── BulkOperationError                             one or more items of a bulk call failed
 
     VPSOrgWarning                   (also UserWarning)
@@ -64,6 +65,7 @@ __all__ = [
     "APITimeoutError",
     "OutcomeUnknownError",
     "OutcomeUnknownStatusError",
+    "WaitError",
     "WaitTimeoutError",
     "NotCreatedError",
     "AmbiguousCreateError",
@@ -451,7 +453,50 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
         self.cause: BaseException | None = error
 
 
-class WaitTimeoutError(VPSOrgError, TimeoutError):
+class WaitError(VPSOrgError):
+    """A wait for a status ended without the server reaching it.
+
+    The common base of [`WaitTimeoutError`][vpsorg.WaitTimeoutError] (the time ran out)
+    and [`UnreachableStatusError`][vpsorg.UnreachableStatusError] (the server is in a
+    status the one waited for cannot come from by itself). Catch it around `wait_for`
+    (or `create(..., wait=True)`) to handle every way a wait can end short of its
+    status; errors of the status checks themselves (a `NotFoundError`, an
+    `APIConnectionError`) are not `WaitError`s.
+
+    Attributes:
+        server_id: the id waited on.
+        status: the status waited for (a string, or a list of them).
+        last_seen: the last [`Server`][vpsorg.Server] observed, or `None` if no status
+            check answered.
+
+    Examples:
+        ```python
+        import vpsorg
+
+        async with vpsorg.AsyncClient() as client:
+            await client.servers.stop(12345)
+            try:
+                await client.servers.wait_for(12345, "active", timeout=5)
+            except vpsorg.WaitError as error:
+                print(type(error).__name__, error.last_seen)
+        ```
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        server_id: int,
+        status: str | Sequence[str],
+        last_seen: Server | None,
+    ) -> None:
+        super().__init__(message)
+        self.server_id = server_id
+        self.status = status
+        self.last_seen = last_seen
+
+
+class WaitTimeoutError(WaitError, TimeoutError):
     """A server did not reach the wanted status in time.
 
     Attributes:
@@ -471,12 +516,12 @@ class WaitTimeoutError(VPSOrgError, TimeoutError):
         wanted = status if isinstance(status, str) else " or ".join(status)
         seen = f"last seen {str(last_seen.status)!r}" if last_seen else "never seen"
         super().__init__(
-            f"server {server_id} did not reach {wanted!r} within {timeout:g}s ({seen})"
+            f"server {server_id} did not reach {wanted!r} within {timeout:g}s ({seen})",
+            server_id=server_id,
+            status=status,
+            last_seen=last_seen,
         )
-        self.server_id = server_id
-        self.status = status
         self.timeout = timeout
-        self.last_seen = last_seen
 
 
 def _field_errors(body: object) -> dict[str, list[str]]:
@@ -596,7 +641,7 @@ class AmbiguousCreateError(OutcomeUnknownError):
         self.candidates: list[Server] = list(candidates)
 
 
-class UnreachableStatusError(VPSOrgError):
+class UnreachableStatusError(WaitError):
     """A server reached a status from which the one waited for cannot come by itself.
 
     ``servers.wait_for`` raises it (and ``wait_for_many`` holds it in that server's
@@ -622,9 +667,10 @@ class UnreachableStatusError(VPSOrgError):
         wanted = status if isinstance(status, str) else " or ".join(status)
         super().__init__(
             f"server {server_id} is {str(last_seen.status)!r}, from which {wanted!r} cannot "
-            "come without another action; not waiting any longer"
+            "come without another action; not waiting any longer",
+            server_id=server_id,
+            status=status,
+            last_seen=last_seen,
         )
-        self.server_id = server_id
-        self.status = status
-        self.last_seen = last_seen
+        self.last_seen: Server = last_seen
         self.fail_on: list[str] = list(fail_on)

@@ -78,7 +78,8 @@ def test_no_server_listening_exits_1(run_cli: Invoke) -> None:
     error, hint = result.stderr.splitlines()
     assert error.startswith("error: ")
     assert hint == (
-        f"hint: could not reach {url}: is the simulator running? Start it with `vpsorg simulator`."
+        f"hint: could not reach {url}: is the simulator running? "
+        f"Start it with `vpsorg simulator --port {gone.port}`."
     )
     assert "Traceback" not in result.output
 
@@ -93,7 +94,8 @@ def test_a_bulk_command_with_no_server_listening_gives_the_hint_once(run_cli: In
     lines = result.stderr.splitlines()
     assert [line.split(":")[1].strip() for line in lines[:2]] == ["server 1", "server 2"]
     assert lines[2:] == [
-        f"hint: could not reach {url}: is the simulator running? Start it with `vpsorg simulator`."
+        f"hint: could not reach {url}: is the simulator running? "
+        f"Start it with `vpsorg simulator --port {gone.port}`."
     ]
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -204,6 +205,58 @@ def test_the_installed_simulator_serves_and_stops_on_ctrl_c(venv: Path, tmp_path
         assert "Simulator stopped." in "".join(rest)
     finally:
         if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _otel_page() -> tuple[list[str], str]:
+    """The packages docs/observability.md says to install, and its OpenTelemetry example."""
+    text = (ROOT / "docs" / "observability.md").read_text(encoding="utf-8")
+    section = text[text.index("## OpenTelemetry") :]
+    install = re.search(r"```sh\npip install (.*)\n```", section)
+    example = re.search(r"```python\n(.*?)```", section, re.S)
+    assert install and example, "the OpenTelemetry section lost its install line or example"
+    return shlex.split(install.group(1)), example.group(1)
+
+
+@pytest.mark.skipif(WINDOWS, reason="stopping with SIGINT is POSIX; Windows uses Ctrl-C events")
+def test_the_opentelemetry_example_runs_with_what_its_page_installs(
+    dist: Dist, tmp_path: Path
+) -> None:
+    """A venv with exactly the page's install line (the wheel standing in for the git URL)."""
+    packages, example = _otel_page()
+    assert packages[0].startswith("vpsorg[otel]"), packages
+    home = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(home)], timeout=120)
+    python = str(_bin(home, "python"))
+    _run([python, "-m", "pip", "install", "-q", f"{dist.wheel}[otel]", *packages[1:]], timeout=300)
+    (tmp_path / "example.py").write_text(example, encoding="utf-8")
+    process = subprocess.Popen(
+        [python, "-m", "vpsorg.simulator", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        match = re.search(r"running at (http://\S+)", _lines(process).get(timeout=60))
+        assert match
+        env = {**os.environ, "VPSORG_API_TOKEN": "vpsorg-demo-token", "VPSORG_BASE_URL": match[1]}
+        done = subprocess.run(
+            [python, "example.py"], cwd=tmp_path, env=env, capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:].decode(errors="replace")
+        assert done.stdout.decode().splitlines() == [
+            "GET /servers/{id}/ CLIENT 200",
+            "GET /servers/{id}/ INTERNAL 200",
+        ]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
         if process.stdout is not None:

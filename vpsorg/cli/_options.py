@@ -15,8 +15,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 OUTPUT_CHOICES = click.Choice(["table", "json"], case_sensitive=False)
 
+
+class _ServerId(click.IntRange):
+    """A server id on the command line: a positive integer, refused in those words."""
+
+    name = "server id"
+
+    def __init__(self) -> None:
+        super().__init__(min=1)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a server id (a positive whole number, such as 12345)")
+
+
 #: A server id on the command line: a positive integer.
-SERVER_ID = click.IntRange(min=1)
+SERVER_ID = _ServerId()
 
 
 def _store_output(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -20,8 +20,7 @@ from ._runtime import (
     EXIT_INTERRUPTED,
     Settings,
     call,
-    connection_hint,
-    is_unreachable,
+    error_hint,
     stdin_is_interactive,
 )
 
@@ -214,8 +213,9 @@ async def _wait_rows(
 def _finish(settings: Settings, rows: Sequence[Row], title: str) -> None:
     print_rows(settings, rows, title)
     if report_failures(rows):
-        if any(is_unreachable(row.error) for row in rows):
-            click.echo(f"hint: {connection_hint(settings.effective_base_url)}", err=True)
+        hints = [error_hint(row.error, settings.effective_base_url) for row in rows]
+        for hint in dict.fromkeys(h for h in hints if h is not None):
+            click.echo(f"hint: {hint}", err=True)
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "call",
     "connection_hint",
     "enable_logging",
+    "error_hint",
     "is_unreachable",
     "one_line",
     "run",
@@ -131,14 +132,36 @@ class Settings:
 
 
 def connection_hint(base_url: str) -> str:
-    """What to check when ``base_url`` cannot be reached: the simulator, or the API."""
-    host = urllib.parse.urlsplit(base_url).hostname or ""
-    if host in _LOCAL_HOSTS:
-        return (
-            f"could not reach {base_url}: is the simulator running? "
-            "Start it with `vpsorg simulator`."
-        )
+    """What to check when ``base_url`` cannot be reached: the simulator, or the API.
+
+    On this machine the hint names the port of ``base_url``, so the command it suggests
+    starts a simulator where this command looked for one.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    if (parts.hostname or "") in _LOCAL_HOSTS:
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # a port that is not a number: the URL names no usable port
+            port = None
+        start = f"`vpsorg simulator --port {port}`" if port else "`vpsorg simulator`"
+        return f"could not reach {base_url}: is the simulator running? Start it with {start}."
     return f"could not reach {base_url}: is the API up, and is --base-url (${ENV_BASE_URL}) right?"
+
+
+def error_hint(error: BaseException | None, base_url: str) -> str | None:
+    """The ``hint:`` line for an error the command reports, or ``None`` when none helps.
+
+    Nothing answered: check the simulator or the API (:func:`connection_hint`); a 401:
+    check the token, named by where the command reads it.
+    """
+    if is_unreachable(error):
+        return connection_hint(base_url)
+    if isinstance(error, vpsorg.AuthenticationError):
+        return (
+            f"the API refused the token: check --token (${ENV_TOKEN}), and that it belongs "
+            f"to the API at {base_url}"
+        )
+    return None
 
 
 def is_unreachable(error: BaseException | None) -> bool:
@@ -166,8 +189,9 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
     except vpsorg.VPSOrgError as exc:
         click.echo(f"error: {one_line(exc)}", err=True)
         settings = ctx.find_object(Settings) if ctx is not None else None
-        if settings is not None and is_unreachable(exc):
-            click.echo(f"hint: {connection_hint(settings.effective_base_url)}", err=True)
+        hint = error_hint(exc, settings.effective_base_url) if settings is not None else None
+        if hint is not None:
+            click.echo(f"hint: {hint}", err=True)
         raise click.exceptions.Exit(EXIT_FAILURE) from None
 
 
@@ -196,12 +220,19 @@ def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
     return _loop_runtime.run(factory)
 
 
+class _LevelPrefix(logging.Formatter):
+    """``warning: <message>``, like the command's own ``error:`` lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {super().format(record)}"
+
+
 class _StderrHandler(logging.Handler):
     """Writes to whatever ``sys.stderr`` is at the time (CliRunner swaps it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, formatter: logging.Formatter | None = None) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter("vpsorg: %(levelname)s: %(message)s"))
+        self.setFormatter(formatter or logging.Formatter("vpsorg: %(levelname)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -212,13 +243,16 @@ class _StderrHandler(logging.Handler):
 
 
 def enable_logging(ctx: click.Context, verbose: int) -> None:
-    """``-v``: the SDK's retries and warnings on stderr; ``-vv``: every request too."""
-    if verbose <= 0:
-        return
+    """The SDK's warnings on stderr as ``warning: ...``; ``-v``: its retries too (each
+    line ``vpsorg: LEVEL: ...``); ``-vv``: every request too."""
     logger = logging.getLogger("vpsorg")
-    handler = _StderrHandler()
     previous = logger.level
-    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+    if verbose <= 0:
+        handler = _StderrHandler(_LevelPrefix("%(message)s"))
+        handler.setLevel(logging.WARNING)
+    else:
+        handler = _StderrHandler()
+        logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
     logger.addHandler(handler)
 
     def restore() -> None:

@@ -141,7 +141,16 @@ class SimulatorApp:
             response = await self._respond(request, route)
         else:
             caller = _caller(request.headers.get("Authorization", ""))
-            plan = injector.plan(method, path, caller, exempt=route.kind == OPENAPI)
+            identity = None
+            if injector.draws_faults:
+                body = await request.read() if request.can_read_body else b""
+                sid = route.server_id
+                record = None if sid is None else self.store.get(sid)
+                server = None if sid is None else (sid, record.name if record else None)
+                identity = injector.identity(method, request.path_qs, server, body)
+            plan = injector.plan(
+                method, path, caller, exempt=route.kind == OPENAPI, identity=identity
+            )
             if plan.delay:
                 await asyncio.sleep(plan.delay)
             if not _replaces_response(plan):

@@ -3,14 +3,20 @@
 This module decides *what* goes wrong with a request and counts it; it does no I/O.
 ``_app`` carries the decision out (sleeps, replaces the response, aborts the connection).
 
-Random faults draw from one ``random.Random(seed)``: each request consumes the same
-number of draws whatever the outcome, so the same seed and the same request order give
-the same fault sequence.
+A random fault is drawn per request *identity*, not per arrival: the draw is a hash of
+the seed, the request's method, path and query, the name of the server it addresses
+(rather than its id, which depends on the order creates arrived in), its body, and how
+many identical requests came before it (so a retry draws afresh). Concurrent requests
+that arrive in another order therefore meet the same faults, and a seeded run that
+sends the same requests sees the same faults and counts. Latency jitter is drawn from
+one ``random.Random(seed)`` in arrival order: it moves timing, never outcomes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import random
 import time
 from collections.abc import Mapping
@@ -124,6 +130,8 @@ class FaultPlan:
 
 
 _NOTHING: Final = FaultPlan()
+#: Identities remembered for their repeat counts; past this many, the counts start over.
+_MAX_IDENTITIES: Final = 1_000_000
 
 
 class FaultInjector:
@@ -131,13 +139,54 @@ class FaultInjector:
 
     def __init__(self, config: FaultConfig, seed: int | None) -> None:
         self._seed = seed
+        # The key of every fault draw: from the seed, or fresh randomness without one.
+        material = os.urandom(32) if seed is None else str(seed).encode()
+        self._key = hashlib.sha256(material).digest()
         self.config: FaultConfig = config
         self.rng: random.Random = random.Random(seed)
         self.scripts: list[ScriptedFault] = []
         self.counts: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._seen: dict[str, int] = {}
+        self._names: dict[int, str] = {}
         self.active: bool = False
         self._refresh()
+
+    @property
+    def draws_faults(self) -> bool:
+        """Whether random errors are on, so that :meth:`identity` matters."""
+        return self._random_errors
+
+    def identity(
+        self, method: str, path_qs: str, server: tuple[int, str | None] | None, body: bytes
+    ) -> str:
+        """What a request's fault draw is keyed on (see the module docstring).
+
+        ``server`` is the id the path addresses and that server's name (``None`` once it
+        is gone: the name first seen for the id is remembered, so a retried delete keeps
+        the identity of its first attempt).
+        """
+        if server is not None:
+            server_id, name = server
+            name = self._names.setdefault(server_id, name) if name else self._names.get(server_id)
+            if name is not None:
+                path_qs = path_qs.replace(f"/{server_id}/", f"/name={name}/", 1)
+        digest = hashlib.blake2b(body, digest_size=8).hexdigest() if body else "-"
+        return f"{method} {path_qs} {digest}"
+
+    def _draw(self, identity: str) -> tuple[float, float]:
+        """Two uniform numbers in [0, 1) for the next request with this identity."""
+        if len(self._seen) >= _MAX_IDENTITIES:  # a long-running simulator: start over
+            self._seen.clear()
+        seen = self._seen.get(identity, 0)
+        self._seen[identity] = seen + 1
+        digest = hashlib.blake2b(
+            f"{seen} {identity}".encode(), key=self._key, digest_size=16
+        ).digest()
+        return (
+            int.from_bytes(digest[:8], "big") / 2**64,
+            int.from_bytes(digest[8:], "big") / 2**64,
+        )
 
     def _refresh(self) -> None:
         c = self.config
@@ -159,15 +208,23 @@ class FaultInjector:
         self._refresh()
 
     def reset(self) -> None:
-        """Forget scripts, counters and rate-limit state; restart the seeded sequence."""
+        """Forget scripts, counters and rate-limit state; restart the seeded draws."""
         self.rng = random.Random(self._seed)
         self.scripts.clear()
         self.counts = dict.fromkeys(COUNTER_NAMES, 0)
         self._buckets.clear()
+        self._seen.clear()
+        self._names.clear()
         self._refresh()
 
-    def plan(self, method: str, path: str, token: str, *, exempt: bool) -> FaultPlan:
-        """Decide the fate of one request. ``exempt`` requests only meet scripted faults."""
+    def plan(
+        self, method: str, path: str, token: str, *, exempt: bool, identity: str | None = None
+    ) -> FaultPlan:
+        """Decide the fate of one request. ``exempt`` requests only meet scripted faults.
+
+        ``identity`` (from :meth:`identity`) keys the random-error draw; without it, the
+        method and path do.
+        """
         config = self.config
         delay = 0.0
         if self._latency and not exempt:
@@ -191,7 +248,7 @@ class FaultInjector:
                 self.counts["rate_limited"] += 1
                 return FaultPlan(delay, "rate_limited", False, retry_after)
         if self._random_errors:
-            roll, after_roll = self.rng.random(), self.rng.random()
+            roll, after_roll = self._draw(identity or f"{method} {path} -")
             after = after_roll < config.after_action_ratio
             kind = None
             if roll < config.error_rate_500:
