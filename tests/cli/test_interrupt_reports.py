@@ -1,0 +1,51 @@
+"""Ctrl-C after the API acted: the command says what was created or accepted (issue 19, item 8).
+
+Each test runs ``python -m vpsorg.cli -vv`` as a subprocess, waits for the log line that
+proves the create or the reboot was answered, and for the first request of the wait
+after it (held by a scripted delay on the simulator), then sends SIGINT.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from vpsorg.simulator import Simulator
+
+from .conftest import Watched, status_of
+from .test_subprocess import MODULE, _connection
+
+
+def test_ctrl_c_during_create_wait_says_which_server_was_created(sim: Simulator) -> None:
+    # The first status check of the wait answers 503 at once (logged: the wait has
+    # begun); its retry is held long enough for the interrupt to land in the wait.
+    sim.script(path="/api/v1/servers/*", method="GET", status=503)
+    sim.script(path="/api/v1/servers/*", method="GET", delay=20.0)
+    command = [*MODULE, "-vv", *_connection(sim), "servers", "create", "--name", "int-1"]
+    command += ["--plan-id", "1", "--os-id", "5", "--location", "us-west", "--wait"]
+    with Watched(command) as running:
+        running.wait_for(r"POST .* -> 201")
+        running.wait_for(r"GET .* -> 503")
+        running.process.send_signal(signal.SIGINT)
+        code, stderr = running.finish()
+    made = [server for server in sim.servers() if server["name"] == "int-1"]
+    assert len(made) == 1
+    assert code == 130
+    assert f"server {made[0]['id']} ('int-1') was created" in stderr
+    assert f"vpsorg servers wait {made[0]['id']} active" in stderr
+    for text in ("Traceback", "Unclosed", "Task was destroyed", sim.token):
+        assert text not in stderr
+
+
+def test_ctrl_c_during_reboot_wait_says_which_reboots_were_accepted(sim: Simulator) -> None:
+    sim.script(path="/api/v1/servers/", method="GET", status=503)
+    sim.script(path="/api/v1/servers/", method="GET", delay=20.0)
+    command = [*MODULE, "-vv", *_connection(sim), "servers", "reboot", "12345", "--wait"]
+    with Watched(command) as running:
+        running.wait_for(r"POST .*/12345/reboot/ -> 200")
+        running.wait_for(r"GET .* -> 503")
+        running.process.send_signal(signal.SIGINT)
+        code, stderr = running.finish()
+    assert code == 130
+    assert "the API accepted the reboot of 1 server (12345)" in stderr
+    assert "Traceback" not in stderr
+    assert status_of(sim, 12345) in ("rebooting", "active")
