@@ -196,7 +196,7 @@ async def test_a_deprecation_header_on_an_error_never_hides_the_outcome(
 async def test_a_deprecated_power_action_under_warnings_as_errors_keeps_its_result(
     client: vpsorg.AsyncClient, vpsorg_simulator: Simulator
 ) -> None:
-    answer = {"status": "success", "message": "Server is rebooting"}
+    answer: dict[str, Any] = {"status": "success", "message": "Server is rebooting"}
     answer["server"] = {"id": 12345, "name": "web-server-01", "status": "rebooting"}
     vpsorg_simulator.script(
         path="/api/v1/servers/12345/reboot/",
