@@ -494,11 +494,11 @@ class UnreadableSuccessError(OutcomeUnknownError, APIResponseValidationError):
 
     The request acted: a create made a server, a power action was accepted. But the body
     could not be read (it does not decode, the API changed a field's type, or it is over
-    the size cap), so the result is unknown. It is an :class:`OutcomeUnknownError`
+    the size cap), so the result is unknown. It is an `OutcomeUnknownError`
     carrying ``spec`` and ``started_at`` for a create, so ``servers.find_created(error)``
     and ``create(..., reconcile=True)`` find the server (by ``server_id`` when the id
     could be read); settling it never says "not created". It is also an
-    :class:`APIResponseValidationError` (``status_code``, ``body``).
+    `APIResponseValidationError` (``status_code``, ``body``).
 
     Attributes:
         server_id: the id read from the body, when there was one, else ``None``.
@@ -626,11 +626,11 @@ class NotCreatedError(OutcomeUnknownError):
     """A create's outcome was unknown, and no server it could have made was found.
 
     Raised by ``servers.create(..., reconcile=True)`` (and held by ``create_many``'s
-    outcomes) when :meth:`~vpsorg.AsyncServers.find_created` found no matching server in
+    outcomes) when `AsyncServers.find_created` found no matching server in
     any listing up to the end of the settle window (``RetryPolicy.settle_window``, 10
     seconds by default, counted from when the outcome became unknown). An API that
     accepted a create shows the server well within that, so creating again is safe;
-    vpsorg does not resend it for you. It is an :class:`OutcomeUnknownError`, so code
+    vpsorg does not resend it for you. It is an `OutcomeUnknownError`, so code
     written for that keeps working. See "Settling an ambiguous create" in the docs.
 
     Attributes:

@@ -22,7 +22,7 @@ Interrupts
     cancellation to finish (so a request's connection is released), then propagates,
     carrying what the cancelled call recorded on its cancellation: ``created_server``
     (a create whose wait was cut short) and ``outcome_unknown`` (a create or power action
-    cut short in flight, see :class:`~vpsorg.OutcomeUnknownError`). A client closed from
+    cut short in flight, see `vpsorg.OutcomeUnknownError`). A client closed from
     another thread during a call raises that ``OutcomeUnknownError`` in the calling
     thread, or else ``ConfigurationError("the client was closed during the call")``.
 

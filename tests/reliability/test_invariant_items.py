@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 import time
 import warnings
@@ -404,3 +405,31 @@ async def test_a_body_nested_too_deep_is_a_vpsorg_error(
     vpsorg_simulator.script(path="/api/v1/servers/12345/", method="GET", status=404, body=body)
     with pytest.raises(vpsorg.NotFoundError):
         await client.servers.get(12345)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
+def test_ctrl_c_during_a_blocking_create_carries_its_unknown_outcome(
+    vpsorg_simulator: Simulator,
+) -> None:
+    vpsorg_simulator.script(path=CREATE, method="POST", delay=5.0)
+    main = threading.main_thread()
+    assert threading.current_thread() is main
+
+    def interrupt() -> None:
+        for _ in range(1000):
+            if vpsorg_simulator.request_counts.get("POST /api/v1/servers/", 0):
+                signal.pthread_kill(main.ident or 0, signal.SIGINT)
+                return
+            time.sleep(0.01)
+
+    with vpsorg.Client(token=vpsorg_simulator.token, base_url=vpsorg_simulator.base_url) as c:
+        sender = threading.Thread(target=interrupt)
+        sender.start()
+        try:
+            with pytest.raises(KeyboardInterrupt) as caught:
+                c.servers.create("i6-ctrl-c", 1, 5, "us-west")
+        finally:
+            sender.join(15)
+    unknown = getattr(caught.value, "outcome_unknown", None)
+    assert isinstance(unknown, vpsorg.OutcomeUnknownError)
+    assert unknown.spec is not None and unknown.spec.name == "i6-ctrl-c"

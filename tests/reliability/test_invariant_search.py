@@ -592,6 +592,26 @@ class Search:
                         pass
         self.problems.append(f"{operation}: more than {MAX_CHECKPOINTS} await points")
 
+    async def aclose_everywhere(self, operation: str) -> None:
+        """``await client.aclose()`` from another task at each await point of the call."""
+        for checkpoint in range(MAX_CHECKPOINTS):
+            case = Case(operation, "async", "close", checkpoint=checkpoint)
+            client = vpsorg.AsyncClient(**self.client_options())
+            closing: list[asyncio.Future[None]] = []
+            try:
+                self._prepare(case, Injector(None))
+                close = functools.partial(_aclose_soon, closing, client)
+                run = await Stepped(operate(client.servers, case), checkpoint, close)
+            finally:
+                await asyncio.gather(*closing)
+                await client.aclose()
+            async with vpsorg.AsyncClient(**self.client_options()) as fresh:
+                self.problems += await judge(run, case, self.sim, self._async_settle(fresh))
+            self.cases += 1
+            if not closing:
+                return
+        self.problems.append(f"{operation}: more than {MAX_CHECKPOINTS} await points")
+
     def close_everywhere(self, operation: str) -> None:
         """Close the blocking client from another thread at each await point of the call."""
         for checkpoint in range(MAX_CHECKPOINTS):
@@ -623,6 +643,10 @@ class Search:
 def _mark_and_cancel(reached: list[bool], task: asyncio.Task[Any]) -> None:
     reached.append(True)
     task.cancel()
+
+
+def _aclose_soon(closing: list[asyncio.Future[None]], client: vpsorg.AsyncClient) -> None:
+    closing.append(asyncio.ensure_future(client.aclose()))
 
 
 def _close_from(closer: threading.Thread, client: vpsorg.Client) -> None:
@@ -675,6 +699,14 @@ async def test_cancellation_at_every_await_point_is_accounted_for(
 ) -> None:
     search = Search(sim)
     await search.cancel_everywhere(operation)
+    assert search.cases > 3, "the call had too few await points to be a search"
+    _report(search)
+
+
+@pytest.mark.parametrize("operation", ["create", "reboot"])
+async def test_aclose_at_every_await_point_is_accounted_for(sim: Simulator, operation: str) -> None:
+    search = Search(sim)
+    await search.aclose_everywhere(operation)
     assert search.cases > 3, "the call had too few await points to be a search"
     _report(search)
 

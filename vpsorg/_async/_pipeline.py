@@ -242,7 +242,7 @@ class Pipeline:
 
         For a non-idempotent request this is where a success becomes a result: an answer
         that says the API acted (2xx) but cannot be read (``decode`` fails, or the body
-        is over the size cap) is an :class:`~vpsorg.UnreadableSuccessError`, never a
+        is over the size cap) is an `UnreadableSuccessError`, never a
         plain validation error (``creates``: the request is a create, so the message
         says a server was made). A ``Deprecation`` or ``Sunset`` header is announced
         only after the result is built; a warning raised as an error carries it.
@@ -472,16 +472,22 @@ class _Call:
         loop_time = asyncio.get_running_loop().time
         deadline = self.deadline
         gate = pipeline.gate
-        for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
-            wait = gate.wait_time(loop_time())  # also marks the gate open once it is
-            if not wait:
-                break
-            await pipeline._sleep(wait, deadline, method, url)
+        try:
+            for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
+                wait = gate.wait_time(loop_time())  # also marks the gate open once it is
+                if not wait:
+                    break
+                await pipeline._sleep(wait, deadline, method, url)
+        except APITimeoutError as late:
+            late.request_sent = self.ambiguous  # this attempt was never sent
+            raise
         timeout = pipeline._timeout
         if deadline is not None:
             remaining = deadline - loop_time()
             if remaining <= 0:
-                raise APITimeoutError("the call's deadline passed", method=method, url=url)
+                passed = APITimeoutError("the call's deadline passed", method=method, url=url)
+                passed.request_sent = self.ambiguous  # this attempt was never sent
+                raise passed
             if timeout.total is None or remaining < timeout.total:
                 timeout = attrs.evolve(timeout, total=remaining)
         debug = logger.isEnabledFor(_DEBUG)

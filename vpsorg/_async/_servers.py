@@ -419,7 +419,7 @@ class AsyncServers:
         page boundary by a concurrent delete is not missed, and then about once a
         second) until the settle window has passed since the outcome became unknown:
         an API may still be storing a create it accepted. An error that read the new
-        server's id (an :class:`~vpsorg.UnreadableSuccessError`) is settled by getting
+        server's id (an `UnreadableSuccessError`) is settled by getting
         that server.
 
         Args:
