@@ -332,7 +332,11 @@ async def operate(servers: Any, case: Case) -> Run:
         call = servers.create_many(specs, concurrency=1, reconcile=True)
     else:
         call = servers.reboot_many([12345, 12346], concurrency=1)
-    value, error = await _capture(call)
+    return bulk_run(case, *await _capture(call))
+
+
+def bulk_run(case: Case, value: object, error: BaseException | None) -> Run:
+    """A bulk call's outcomes, one per item (or the error the whole call raised)."""
     if error is not None:
         return Run([("bulk", None, error)])
     assert isinstance(value, vpsorg.BulkResult)
@@ -366,17 +370,10 @@ def blocking_operate(client: vpsorg.Client, case: Case) -> Run:
         return Run([(12345, *capture(lambda: servers.reboot(12345)))])
     if case.operation == "create_many":
         specs = [vpsorg.ServerSpec(name, 1, 5, "us-west") for name in names_of(case)]
-        value, error = capture(lambda: servers.create_many(specs, concurrency=1, reconcile=True))
-    else:
-        value, error = capture(lambda: servers.reboot_many([12345, 12346], concurrency=1))
-    if error is not None:
-        return Run([("bulk", None, error)])
-    assert isinstance(value, vpsorg.BulkResult)
-    items: list[tuple[str | int, object, BaseException | None]] = []
-    for outcome in value:
-        item = outcome.item.name if case.operation == "create_many" else outcome.item
-        items.append((item, outcome.value, outcome.error))
-    return Run(items)
+        return bulk_run(
+            case, *capture(lambda: servers.create_many(specs, concurrency=1, reconcile=True))
+        )
+    return bulk_run(case, *capture(lambda: servers.reboot_many([12345, 12346], concurrency=1)))
 
 
 # -- the judge ----------------------------------------------------------------------

@@ -736,16 +736,7 @@ def _create_attempt(error: object) -> tuple[ServerSpec, datetime]:
 
 
 def _check_skew(clock_skew: object) -> timedelta:
-    if (
-        isinstance(clock_skew, bool)
-        or not isinstance(clock_skew, (int, float))
-        or not math.isfinite(clock_skew)
-        or clock_skew < 0
-    ):
-        raise InvalidInputError(
-            "clock_skew", f"must be a non-negative, finite number of seconds, got {clock_skew!r}"
-        )
-    return timedelta(seconds=clock_skew)
+    return timedelta(seconds=_check_seconds_or_zero(clock_skew, "clock_skew"))
 
 
 def _check_seconds_or_zero(value: object, field: str) -> float:
