@@ -441,12 +441,13 @@ class OutcomeUnknownError(APIConnectionError):
         server_id: the id of the server the request made or acted on, when known (a
             power action's id; a create's id read from an answer that could not be
             decoded whole), else ``None``.
+        unknown_since: when the outcome became unknown (``time.time()``, this machine's
+            clock): the settle window of ``find_created`` counts from it.
     """
 
     spec: ServerSpec | None = None
     started_at: datetime | None = None
     server_id: int | None = None
-    #: When the outcome became unknown (``time.time()``): the settle window counts from it.
     unknown_since: float = 0.0
 
     def __init__(
