@@ -256,9 +256,8 @@ class Pipeline:
                 raise
             if not 200 <= error.status_code < 300:
                 raise  # an unreadable refusal: what it refused is in its status
-            raise UnreadableSuccessError(
-                error, server_id=raw_id(error.body), created=creates
-            ) from error
+            server_id = raw_id(error.body) or _acted_on(url)
+            raise UnreadableSuccessError(error, server_id=server_id, created=creates) from error
         headers = response.headers
         if not idempotent and ("Deprecation" in headers or "Sunset" in headers):
             _warn_deprecated(method, url, headers, result)

@@ -331,6 +331,8 @@ class Servers(BlockingResource[AsyncServers]):
                 or ``clock_skew`` is bad; nothing was sent.
             AmbiguousCreateError: several servers match; they are in its
                 ``candidates``.
+            NotFoundError: ``error`` named the new server's id (``server_id``), and
+                that server no longer exists.
 
         Example::
 
