@@ -8,6 +8,7 @@ after it (held by a scripted delay on the simulator), then sends SIGINT.
 from __future__ import annotations
 
 import signal
+import time
 
 from vpsorg.simulator import Simulator
 
@@ -49,3 +50,21 @@ def test_ctrl_c_during_reboot_wait_says_which_reboots_were_accepted(sim: Simulat
     assert "the API accepted the reboot of 1 server (12345)" in stderr
     assert "Traceback" not in stderr
     assert status_of(sim, 12345) in ("rebooting", "active")
+
+
+def test_ctrl_c_with_the_create_in_flight_says_it_may_have_reached_the_api(
+    sim: Simulator,
+) -> None:
+    sim.script(path="/api/v1/servers/", method="POST", delay=20.0)
+    command = [*MODULE, *_connection(sim), "servers", "create", "--name", "int-2"]
+    command += ["--plan-id", "1", "--os-id", "5", "--location", "us-east"]
+    with Watched(command) as running:
+        for _ in range(1000):  # until the simulator holds the create (bounded: 10 s)
+            if sim.request_counts.get("POST /api/v1/servers/", 0):
+                break
+            time.sleep(0.01)
+        running.process.send_signal(signal.SIGINT)
+        code, stderr = running.finish()
+    assert code == 130
+    assert "the create of 'int-2' may have reached the API" in stderr
+    assert "vpsorg servers list --location us-east" in stderr
