@@ -462,8 +462,8 @@ class OutcomeUnknownError(APIConnectionError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.cause = cause
-        self.request_sent = True
-        self.unknown_since = time.time()
+        self.request_sent: bool | None = True
+        self.unknown_since: float = time.time()
 
 
 class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
@@ -487,7 +487,7 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
         self.body: object = error.body
         self.request_id: str | None = error.request_id
         self.cause: BaseException | None = error
-        self.unknown_since = time.time()
+        self.unknown_since: float = time.time()
 
 
 class UnreadableSuccessError(OutcomeUnknownError, APIResponseValidationError):
@@ -526,8 +526,8 @@ class UnreadableSuccessError(OutcomeUnknownError, APIResponseValidationError):
         self.status_code: int = error.status_code
         self.body: bytes = error.body
         self.cause: BaseException | None = error
-        self.server_id = server_id
-        self.unknown_since = time.time()
+        self.server_id: int | None = server_id
+        self.unknown_since: float = time.time()
 
 
 class WaitTimeoutError(VPSOrgError, TimeoutError):
