@@ -129,6 +129,11 @@ class RetryPolicy:
             gets a budget of that size of its own.
         retry_cost: budget tokens one retry takes (``timeout_retry_cost`` after a timeout).
         success_refund: budget tokens a success gives back.
+        settle_window: seconds, counted from when a create's outcome became unknown,
+            during which the API may still be storing a server it accepted. Settling
+            that create (``find_created``, ``reconcile=True``) lists again until the
+            window has passed before it may answer "not created". 10 by default; a
+            non-negative, finite number.
     """
 
     max_attempts: int = 4
@@ -140,6 +145,7 @@ class RetryPolicy:
     retry_cost: int = 5
     timeout_retry_cost: int = 10
     success_refund: int = 1
+    settle_window: float = 10.0
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
@@ -148,6 +154,15 @@ class RetryPolicy:
             raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
         if self.backoff_base < 0 or self.backoff_cap < 0 or self.retry_after_cap < 0:
             raise ConfigurationError("RetryPolicy delays must not be negative")
+        window = self.settle_window
+        if (
+            isinstance(window, bool)
+            or not isinstance(window, (int, float))
+            or not 0 <= window < float("inf")
+        ):
+            raise ConfigurationError(
+                "RetryPolicy.settle_window must be a non-negative, finite number of seconds"
+            )
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

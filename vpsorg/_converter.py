@@ -24,6 +24,7 @@ them to it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -41,6 +42,7 @@ __all__ = [
     "DecodeError",
     "NotJSONError",
     "Page",
+    "raw_id",
     "structure",
     "structure_json",
     "structure_many",
@@ -106,6 +108,16 @@ def structure_json(raw: bytes, cls: type[T]) -> T:
         raise _explain(data, cls, cls.__name__, exc) from None
     except msgspec.DecodeError:
         raise NotJSONError("not valid JSON") from None
+    except Exception as exc:
+        raise _undecodable(exc) from None
+
+
+def _undecodable(exc: Exception) -> NotJSONError:
+    """A decoding failure of another Python type (msgspec raises RecursionError for a
+    body nested too deep, ``[[[[...``), as the one error every caller handles."""
+    if isinstance(exc, RecursionError):
+        return NotJSONError("not usable JSON: nested too deeply")
+    return NotJSONError(f"not usable JSON ({type(exc).__name__})")
 
 
 def _parse(raw: bytes) -> object:
@@ -113,6 +125,35 @@ def _parse(raw: bytes) -> object:
         return msgspec.json.decode(raw)
     except msgspec.DecodeError:
         raise NotJSONError("not valid JSON") from None
+    except Exception as exc:
+        raise _undecodable(exc) from None
+
+
+class _Identified(msgspec.Struct):
+    id: int | None = None
+
+
+class _ActionIdentified(msgspec.Struct):
+    server: _Identified | None = None
+
+
+def raw_id(raw: bytes) -> int | None:
+    """The server id a create's or a power action's answer names, when it can be read.
+
+    For an answer that did not decode as a whole (a field the API changed, say): the
+    top-level ``id``, or the ``server.id`` of an action's answer. ``None`` when the body
+    is not JSON, is cut off, or names no integer id.
+    """
+    value: int | None = None
+    with contextlib.suppress(Exception):  # any failure: the body names no readable id
+        value = msgspec.json.decode(raw, type=_Identified).id
+    if value is None:
+        with contextlib.suppress(Exception):
+            server = msgspec.json.decode(raw, type=_ActionIdentified).server
+            value = server.id if server is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 def structure(data: object, cls: type[T]) -> T:
@@ -151,6 +192,8 @@ def structure_page(
         raise _explain_page(_parse(raw), item_type, exc) from None
     except msgspec.DecodeError:
         raise NotJSONError("not valid JSON") from None
+    except Exception as exc:
+        raise _undecodable(exc) from None
     if type(page) is list:
         return None, None, None, page
     return page.count, page.next or None, page.previous or None, page.results

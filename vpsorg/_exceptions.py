@@ -18,6 +18,8 @@
      │    ├── APITimeoutError                           the request took too long
      │    └── OutcomeUnknownError                       a non-idempotent request may have acted
      │         ├── OutcomeUnknownStatusError (also InternalServerError) ... after a 5xx answer
+     │         ├── UnreadableSuccessError (also APIResponseValidationError) it acted (2xx),
+     │         │                                        but its answer could not be read
      │         ├── NotCreatedError                      a reconciled create made no server
      │         └── AmbiguousCreateError                 ... and several servers could be it
      ├── WaitError                                      a wait ended without the status
@@ -39,6 +41,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -66,6 +69,7 @@ __all__ = [
     "OutcomeUnknownError",
     "OutcomeUnknownStatusError",
     "WaitError",
+    "UnreadableSuccessError",
     "WaitTimeoutError",
     "NotCreatedError",
     "AmbiguousCreateError",
@@ -216,7 +220,23 @@ class VPSOrgDeprecationWarning(VPSOrgWarning, DeprecationWarning):
     the message says what is deprecated, since when, and when it stops working.
     Python hides :class:`DeprecationWarning` outside ``__main__`` by default, so vpsorg
     also logs the same message once at WARNING on the ``vpsorg`` logger.
+
+    The warning is issued once the call's result is built. When warnings are errors
+    (``-W error``, pytest's ``filterwarnings = error``) it is raised instead of the
+    result, and carries that result, so nothing the call did is lost: ``result`` holds
+    it (the created `Server` of a create, the `ActionResult` of a power action), and a
+    create also sets ``created_server``. A call that ends in a vpsorg error raises that
+    error; its notice is then only logged if the warning cannot be shown.
+
+    Attributes:
+        result: the result of the call that raised this warning as an error, else
+            ``None``.
+        created_server: the server a create made, when this warning was raised as an
+            error after it; else ``None``.
     """
+
+    result: object = None
+    created_server: Server | None = None
 
 
 class ConfigurationError(VPSOrgError, ValueError):
@@ -404,17 +424,33 @@ class OutcomeUnknownError(APIConnectionError):
     create with ``reconcile=True``); for a power action, get the server and look at its
     status.
 
+    A call cancelled (or its blocking client closed, or interrupted with Ctrl-C) while
+    such a request was in flight propagates its ``CancelledError`` or
+    ``KeyboardInterrupt``, carrying this error in an ``outcome_unknown`` attribute
+    (read it with ``getattr(exc, "outcome_unknown", None)``); a blocking client closed
+    from another thread during the call raises this error itself.
+
     Attributes:
-        status_code: the HTTP status when the server answered 5xx, else ``None``.
+        request_sent: always ``True``: the request may have reached the API (the same on
+            every subclass and on the error's cause).
+        status_code: the HTTP status when the server answered (a 5xx, a 3xx, a 4xx that
+            is not one of the API's refusals), else ``None``.
         cause: the underlying error.
         spec: for a create, what it asked for (a :class:`~vpsorg.ServerSpec`; no token),
             else ``None``. ``servers.find_created(error)`` uses it.
         started_at: for a create, the time (timezone-aware, UTC, this machine's clock)
             taken just before its first attempt was sent, else ``None``.
+        server_id: the id of the server the request made or acted on, when known (a
+            power action's id; a create's id read from an answer that could not be
+            decoded whole), else ``None``.
+        unknown_since: when the outcome became unknown (``time.time()``, this machine's
+            clock): the settle window of ``find_created`` counts from it.
     """
 
     spec: ServerSpec | None = None
     started_at: datetime | None = None
+    server_id: int | None = None
+    unknown_since: float = 0.0
 
     def __init__(
         self,
@@ -428,6 +464,8 @@ class OutcomeUnknownError(APIConnectionError):
         super().__init__(message, method=method, url=url)
         self.status_code = status_code
         self.cause = cause
+        self.request_sent: bool | None = True
+        self.unknown_since: float = time.time()
 
 
 class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
@@ -451,6 +489,47 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
         self.body: object = error.body
         self.request_id: str | None = error.request_id
         self.cause: BaseException | None = error
+        self.unknown_since: float = time.time()
+
+
+class UnreadableSuccessError(OutcomeUnknownError, APIResponseValidationError):
+    """The API accepted a create, start, stop or reboot (2xx), but its answer is unreadable.
+
+    The request acted: a create made a server, a power action was accepted. But the body
+    could not be read (it does not decode, the API changed a field's type, or it is over
+    the size cap), so the result is unknown. It is an `OutcomeUnknownError`
+    carrying ``spec`` and ``started_at`` for a create, so ``servers.find_created(error)``
+    and ``create(..., reconcile=True)`` find the server (by ``server_id`` when the id
+    could be read); settling it never says "not created". It is also an
+    `APIResponseValidationError` (``status_code``, ``body``).
+
+    Attributes:
+        server_id: the id read from the body, when there was one, else ``None``.
+        body: the raw body (bytes), possibly cut at the size cap.
+        cause: the error reading the body raised.
+    """
+
+    def __init__(
+        self, error: APIResponseValidationError, *, server_id: int | None, created: bool
+    ) -> None:
+        what = "the server was created" if created else "the API accepted the request"
+        known = f" (id {server_id})" if server_id is not None else " (no id could be read)"
+        message = f"{what}{known}, but its answer could not be read: {error}; " + (
+            "servers.find_created(error) finds it"
+            if created
+            else "get the server to see its status"
+        )
+        VPSOrgError.__init__(self, message)
+        self.reason: str = self.args[0]
+        self.retryable: bool = False
+        self.method: str = error.method
+        self.url: str = error.url
+        self.request_sent: bool | None = True
+        self.status_code: int = error.status_code
+        self.body: bytes = error.body
+        self.cause: BaseException | None = error
+        self.server_id: int | None = server_id
+        self.unknown_since: float = time.time()
 
 
 class WaitError(VPSOrgError):
@@ -582,36 +661,51 @@ def status_error_class(status: int) -> type[APIStatusError]:
 def _copy_create_attempt(error: OutcomeUnknownError, source: OutcomeUnknownError) -> None:
     """Give ``error`` the request attributes of ``source``, the error it settles."""
     error.method, error.url = source.method, source.url
-    error.request_sent = source.request_sent
+    error.request_sent = True
     error.status_code = source.status_code
     error.cause = source
     error.spec, error.started_at = source.spec, source.started_at
+    error.server_id, error.unknown_since = source.server_id, source.unknown_since
 
 
 class NotCreatedError(OutcomeUnknownError):
     """A create's outcome was unknown, and no server it could have made was found.
 
     Raised by ``servers.create(..., reconcile=True)`` (and held by ``create_many``'s
-    outcomes) after :meth:`~vpsorg.AsyncServers.find_created` listed the servers and none
-    matched. The create almost certainly did not happen, so creating again is safe; vpsorg
-    does not resend it for you. It is an :class:`OutcomeUnknownError`, so code written for
-    that keeps working. See "Settling an ambiguous create" in the docs for the rules.
+    outcomes) when `AsyncServers.find_created` found no matching server in
+    any listing up to the end of the settle window (``RetryPolicy.settle_window``, 10
+    seconds by default, counted from when the outcome became unknown). An API that
+    accepted a create shows the server well within that, so creating again is safe;
+    vpsorg does not resend it for you. It is an `OutcomeUnknownError`, so code
+    written for that keeps working. See "Settling an ambiguous create" in the docs.
 
     Attributes:
         cause: the :class:`OutcomeUnknownError` the create raised.
         spec: what the create asked for.
         started_at: when its first attempt was about to be sent.
+        listings: how many times the servers were listed.
+        waited: seconds from when the outcome became unknown to the last listing.
     """
 
-    def __init__(self, error: OutcomeUnknownError) -> None:
+    def __init__(
+        self, error: OutcomeUnknownError, *, listings: int = 0, waited: float = 0.0
+    ) -> None:
         what = f"server {error.spec.name!r}" if error.spec is not None else "server"
+        checked = (
+            f" in {listings} listings up to {waited:.1f}s after its outcome became unknown"
+            if listings
+            else ""
+        )
         super().__init__(
             f"the create of {what} had an unknown outcome, and no server matching it was "
-            "found: it was not created, so creating it again is safe",
+            f"found{checked}: an API that accepted it would show it by then, so creating "
+            "it again is safe",
             method=error.method,
             url=error.url,
         )
         _copy_create_attempt(self, error)
+        self.listings = listings
+        self.waited = waited
 
 
 class AmbiguousCreateError(OutcomeUnknownError):

@@ -19,7 +19,7 @@ try:  # pragma: no cover - which branch runs depends on the environment
         """Decode JSON bytes (orjson)."""
         return orjson.loads(data)
 
-    JSONDecodeError = (orjson.JSONDecodeError, ValueError, TypeError)
+    JSONDecodeError = (orjson.JSONDecodeError, ValueError, TypeError, RecursionError)
 except ImportError:  # pragma: no cover
 
     def dumps(obj: Any) -> bytes:

@@ -23,15 +23,22 @@ __all__ = [
     "NEVER_RETRIED_STATUSES",
     "Decision",
     "Failure",
+    "REFUSAL_STATUSES",
     "RateGate",
     "RetryBudget",
+    "Verdict",
     "backoff_delay",
     "decide",
     "parse_retry_after",
+    "verdict",
 ]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 NEVER_RETRIED_STATUSES = frozenset({400, 401, 402, 403, 404, 405, 409, 422})
+#: The answers by which the API says it did not act on a request: its refusals, and 429.
+#: Every other answer to a non-idempotent request (1xx, 3xx, any other 4xx, every 5xx)
+#: may come after the request acted (a proxy's 504 after the backend made the server).
+REFUSAL_STATUSES = NEVER_RETRIED_STATUSES | {429}
 
 
 class Failure(enum.Enum):
@@ -43,8 +50,54 @@ class Failure(enum.Enum):
     SENT = "sent"
     #: The attempt timed out after the request may have been sent.
     TIMEOUT = "timeout"
-    #: The server answered with an HTTP status.
+    #: The server answered with an HTTP status (a 2xx whose body could not be read too).
     STATUS = "status"
+    #: The call was cancelled, or its client closed, while the request was in flight.
+    CANCELLED = "cancelled"
+
+
+class Verdict(enum.Enum):
+    """What an attempt of a non-idempotent request says the API did (see `verdict`)."""
+
+    #: The API did not act: the request never reached it, or the API refused it.
+    NOT_ACTED = "not acted"
+    #: The API acted and said so (a 2xx answer), whether or not its body can be read.
+    ACTED = "acted"
+    #: The API may or may not have acted.
+    UNKNOWN = "unknown"
+
+
+def verdict(failure: Failure, status: int | None = None) -> Verdict:
+    """The one rule for what a non-idempotent request (POST) did on the API.
+
+    Args:
+        failure: how the attempt ended.
+        status: the HTTP status, when the API answered.
+
+    Returns:
+        What the attempt says the API did.
+
+    Rules:
+
+    - a connection that could not be opened sent nothing: `Verdict.NOT_ACTED`;
+    - a 2xx answer says the API acted: `Verdict.ACTED`, even when its body cannot
+      be read (undecodable, over the size cap);
+    - the API's refusals (`REFUSAL_STATUSES`) say it did not act;
+    - everything else (any other status from 100 to 599, a dropped connection, a
+      timeout after the request may have been written, a cancellation or a close while
+      it was in flight) is `Verdict.UNKNOWN`.
+
+    The retry policy's ``retry_statuses`` play no part: they say which reads are worth
+    retrying, not what a POST did.
+    """
+    if failure is Failure.CONNECT:
+        return Verdict.NOT_ACTED
+    if failure is Failure.STATUS and status is not None:
+        if 200 <= status < 300:
+            return Verdict.ACTED
+        if status in REFUSAL_STATUSES:
+            return Verdict.NOT_ACTED
+    return Verdict.UNKNOWN
 
 
 @attrs.frozen
@@ -58,6 +111,7 @@ class Decision:
 
 
 STOP = Decision(False)
+OUTCOME_UNKNOWN = Decision(False, reason="outcome unknown")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -108,25 +162,29 @@ def decide(
 
     Rules, in order:
 
+    - A non-idempotent method (POST) goes by `verdict` alone: when the API may have
+      acted, it stops with reason ``"outcome unknown"``, whatever the status and whatever
+      ``policy.retry_statuses`` says; a refusal other than 429 stops; a 429 (when in
+      ``policy.retry_statuses``) or a failure to connect may be retried.
     - 400, 401, 402, 403, 404, 405, 409, 422 are never retried.
-    - A non-idempotent method (POST) is retried only after a 429 or a failure to connect;
-      anything else means the server may have acted, so it stops with reason
-      ``"outcome unknown"``.
     - Idempotent methods are retried on connection failures, timeouts and
       ``policy.retry_statuses``.
     - A ``Retry-After`` longer than ``policy.retry_after_cap`` stops at once.
     - No more than ``policy.max_attempts`` attempts in all.
     """
-    idempotent = method.upper() in IDEMPOTENT_METHODS
+    if method.upper() not in IDEMPOTENT_METHODS:
+        done = verdict(failure, status)
+        if done is Verdict.UNKNOWN:
+            return OUTCOME_UNKNOWN
+        if done is Verdict.ACTED or (failure is Failure.STATUS and status != 429):
+            return STOP
+    if failure is Failure.CANCELLED:
+        return STOP
     if failure is Failure.STATUS:
         if status is None or status in NEVER_RETRIED_STATUSES:
             return STOP
         if status not in policy.retry_statuses:
             return STOP
-        if not idempotent and status != 429:
-            return Decision(False, reason="outcome unknown")
-    elif failure is not Failure.CONNECT and not idempotent:
-        return Decision(False, reason="outcome unknown")
     if retry_after is not None and retry_after > policy.retry_after_cap:
         return Decision(False, reason="retry-after too long")
     if attempt >= policy.max_attempts:

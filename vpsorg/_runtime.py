@@ -19,7 +19,12 @@ Hand-off
 Interrupts
     A ``KeyboardInterrupt`` (any ``BaseException``) raised while a thread waits cancels
     the coroutine in the loop, waits up to :data:`CANCEL_GRACE` seconds for the
-    cancellation to finish (so a request's connection is released), then propagates.
+    cancellation to finish (so a request's connection is released), then propagates,
+    carrying what the cancelled call recorded on its cancellation: ``created_server``
+    (a create whose wait was cut short) and ``outcome_unknown`` (a create or power action
+    cut short in flight, see `vpsorg.OutcomeUnknownError`). A client closed from
+    another thread during a call raises that ``OutcomeUnknownError`` in the calling
+    thread, or else ``ConfigurationError("the client was closed during the call")``.
 
 Closing
     :meth:`LoopThread.close` cancels what is still running, awaits an optional
@@ -51,7 +56,7 @@ from typing import Any, Final, TypeVar
 
 from typing_extensions import ParamSpec
 
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, OutcomeUnknownError
 
 __all__ = [
     "CANCEL_GRACE",
@@ -76,6 +81,8 @@ SHUTDOWN_TIMEOUT: Final = 10.0
 CALL_TIMEOUT: Final = 30.0
 
 _CLOSED = "the client is closed"
+#: What a cancelled call records on its cancellation for the caller (see Interrupts).
+_CARRIED = ("created_server", "outcome_unknown")
 _AClose = Callable[[], Coroutine[Any, Any, None]]
 _thread_numbers = itertools.count(1)
 
@@ -420,10 +427,13 @@ class LoopThread:
         except BaseException as interrupt:
             self._abandon(call)
             # A create(..., wait=True) cut short records the server it made on its
-            # cancellation; the interrupt carries it to the caller (docs/waiting.md).
-            created = getattr(call.error, "created_server", None)
-            if created is not None:
-                interrupt.created_server = created  # type: ignore[attr-defined]
+            # cancellation, a POST cut short in flight that its outcome is unknown; the
+            # interrupt carries them to the caller (docs/waiting.md, docs/errors.md).
+            for name in _CARRIED:
+                value = getattr(call.error, name, None)
+                if value is not None:
+                    with contextlib.suppress(AttributeError, TypeError):
+                        setattr(interrupt, name, value)
             raise
         finally:
             self._calls.discard(call)
@@ -432,7 +442,16 @@ class LoopThread:
             return call.result
         call.error = None
         if isinstance(error, asyncio.CancelledError) and self._closed:
-            raise ConfigurationError("the client was closed during the call") from None
+            # The close cancelled the call. A create or power action in flight may have
+            # acted: that is the caller's answer, not a configuration problem.
+            unknown = getattr(error, "outcome_unknown", None)
+            if isinstance(unknown, OutcomeUnknownError):
+                raise unknown from None
+            closed = ConfigurationError("the client was closed during the call")
+            created = getattr(error, "created_server", None)
+            if created is not None:
+                closed.created_server = created
+            raise closed from None
         try:
             raise error
         finally:

@@ -13,7 +13,9 @@ import vpsorg
 from vpsorg.simulator import Simulator, serve
 
 #: Near-zero backoff, so retried requests do not slow the suite.
-FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005)
+# The simulator stores a create before it answers: a short settle window is enough here
+# (the 10 s default is tested in tests/reliability/test_invariant_items.py).
+FAST = vpsorg.RetryPolicy(backoff_base=0.001, backoff_cap=0.005, settle_window=0.5)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def decode_json(response: Response, method: str, url: str) -> object:
         raise _invalid("expected a JSON body, got an empty one", response, method, url)
     try:
         return _json.loads(response.body)
-    except _json.JSONDecodeError:
+    except Exception:
         raise _invalid("the response is not valid JSON", response, method, url) from None
 
 

@@ -16,17 +16,19 @@ case, so a client without event hooks pays nothing for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
 import attrs
 
-from .. import _json
+from .. import _deprecation, _json
 from .._config import ClientConfig, RetryPolicy
+from .._converter import raw_id
 from .._events import (
     AttemptEnded,
     AttemptStarted,
@@ -41,11 +43,14 @@ from .._events import (
 )
 from .._exceptions import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     OutcomeUnknownError,
     OutcomeUnknownStatusError,
     RateLimitError,
+    UnreadableSuccessError,
+    VPSOrgDeprecationWarning,
     error_message,
     status_error_class,
 )
@@ -55,14 +60,20 @@ from .._retry import (
     Failure,
     RateGate,
     RetryBudget,
+    Verdict,
     decide,
     parse_retry_after,
+    verdict,
 )
 from ._decoding import decode_json
 from ._raw import CAPTURE
 from ._transport import AsyncTransport, Response
 
 __all__ = ["Pipeline"]
+
+T = TypeVar("T")
+#: What a failed attempt hands to the retry loop: the answer, or why there was none usable.
+_Outcome = Response | APIConnectionError | APIResponseValidationError
 
 logger = logging.getLogger("vpsorg")
 
@@ -181,13 +192,21 @@ class Pipeline:
                 response = await self.transport.request(
                     method, url, params=params, body=body, timeout=self._timeout
                 )
-            except APIConnectionError as exc:
+            except (APIConnectionError, APIResponseValidationError) as exc:
                 call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
                 return await call.recover(exc)
+            except BaseException as interrupt:
+                _interrupted(method, url, interrupt)
+                raise
             if 200 <= response.status < 300:
                 budget = self.budget
                 if budget is not None and budget.available < budget.capacity:
                     budget.refund(self._refund)
+                headers = response.headers
+                if ("Deprecation" in headers or "Sunset" in headers) and (
+                    method in IDEMPOTENT_METHODS
+                ):
+                    _warn_deprecated(method, url, headers, None)
                 return response
             call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
             return await call.recover(response)
@@ -207,8 +226,42 @@ class Pipeline:
         json: object = None,
     ) -> object:
         """Send a request and decode its JSON body."""
-        response = await self.request(method, url, params=params, json=json)
-        return decode_json(response, method, url)
+        return await self.fetch(method, url, decode_json, params=params, json=json)
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        decode: Callable[[Response, str, str], T],
+        *,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        creates: bool = False,
+    ) -> T:
+        """Send a request and decode its 2xx answer with ``decode(response, method, url)``.
+
+        For a non-idempotent request this is where a success becomes a result: an answer
+        that says the API acted (2xx) but cannot be read (``decode`` fails, or the body
+        is over the size cap) is an `UnreadableSuccessError`, never a
+        plain validation error (``creates``: the request is a create, so the message
+        says a server was made). A ``Deprecation`` or ``Sunset`` header is announced
+        only after the result is built; a warning raised as an error carries it.
+        """
+        idempotent = method in IDEMPOTENT_METHODS
+        try:
+            response = await self.request(method, url, params=params, json=json)
+            result = decode(response, method, url)
+        except APIResponseValidationError as error:
+            if idempotent or isinstance(error, UnreadableSuccessError):
+                raise
+            if not 200 <= error.status_code < 300:
+                raise  # an unreadable refusal: what it refused is in its status
+            server_id = raw_id(error.body) or _acted_on(url)
+            raise UnreadableSuccessError(error, server_id=server_id, created=creates) from error
+        headers = response.headers
+        if not idempotent and ("Deprecation" in headers or "Sunset" in headers):
+            _warn_deprecated(method, url, headers, result)
+        return result
 
     def status_error(
         self, response: Response, method: str, url: str, retry_after: float | None
@@ -376,7 +429,7 @@ class _Call:
             return outcome
         return await self.recover(outcome)
 
-    async def recover(self, outcome: Response | APIConnectionError) -> Response:
+    async def recover(self, outcome: _Outcome) -> Response:
         """Go on from a failed attempt: retry while the rules allow, else raise."""
         for _ in range(self.pipeline.policy.max_attempts + 1):  # bounded; decide() stops first
             done = await self._after_failure(outcome)
@@ -397,6 +450,11 @@ class _Call:
             budget.refund(pipeline.policy.success_refund)
         if pipeline.capture:
             self._capture(response)
+        headers = response.headers
+        if ("Deprecation" in headers or "Sunset" in headers) and (
+            self.method in IDEMPOTENT_METHODS
+        ):
+            _warn_deprecated(self.method, self.url, headers, None)
 
     def _capture(self, response: Response) -> None:
         """Hand the final response to the raw-response wrapper running this call."""
@@ -406,23 +464,29 @@ class _Call:
                 self.method, self.url, response, self.attempt, time.perf_counter() - self.started
             )
 
-    async def _attempt(self) -> Response | APIConnectionError:
+    async def _attempt(self) -> _Outcome:
         pipeline = self.pipeline
         method, url = self.method, self.url
         self.attempt += 1
         loop_time = asyncio.get_running_loop().time
         deadline = self.deadline
         gate = pipeline.gate
-        for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
-            wait = gate.wait_time(loop_time())  # also marks the gate open once it is
-            if not wait:
-                break
-            await pipeline._sleep(wait, deadline, method, url)
+        try:
+            for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
+                wait = gate.wait_time(loop_time())  # also marks the gate open once it is
+                if not wait:
+                    break
+                await pipeline._sleep(wait, deadline, method, url)
+        except APITimeoutError as late:
+            late.request_sent = self.ambiguous  # this attempt was never sent
+            raise
         timeout = pipeline._timeout
         if deadline is not None:
             remaining = deadline - loop_time()
             if remaining <= 0:
-                raise APITimeoutError("the call's deadline passed", method=method, url=url)
+                passed = APITimeoutError("the call's deadline passed", method=method, url=url)
+                passed.request_sent = self.ambiguous  # this attempt was never sent
+                raise passed
             if timeout.total is None or remaining < timeout.total:
                 timeout = attrs.evolve(timeout, total=remaining)
         debug = logger.isEnabledFor(_DEBUG)
@@ -457,7 +521,13 @@ class _Call:
                     self.attempt,
                 )
             return exc
+        except APIResponseValidationError as exc:  # an answer whose body is unusable
+            self.in_flight = False
+            if events:
+                self._attempt_ended(None, exc, started)
+            return exc
         except BaseException as exc:  # cancelled: the call's CallEnded says so too
+            _interrupted(method, url, exc)
             if events:
                 self._attempt_ended(None, exc, started)
             raise
@@ -495,11 +565,22 @@ class _Call:
             )
         )
 
-    async def _after_failure(self, outcome: Response | APIConnectionError) -> Response | None:
+    async def _after_failure(self, outcome: _Outcome) -> Response | None:
         """Sleep and return None to retry, return a response that counts, or raise."""
         pipeline = self.pipeline
         policy = pipeline.policy
         method, url = self.method, self.url
+        if isinstance(outcome, APIResponseValidationError):
+            # An answer whose body could not be read (over the size cap, a corrupt
+            # encoding): its status says what happened, and a POST's goes by the rule.
+            status = outcome.status_code
+            decision = decide(
+                policy, method=method, attempt=self.attempt, failure=Failure.STATUS, status=status
+            )
+            if decision.reason == "outcome unknown":
+                self.ambiguous = True
+                raise _outcome_unknown(method, url, outcome, status) from outcome
+            raise outcome
         if isinstance(outcome, APIConnectionError):
             failure = _failure_of(outcome)
             decision = decide(policy, method=method, attempt=self.attempt, failure=failure)
@@ -538,6 +619,11 @@ class _Call:
         error = pipeline.status_error(outcome, method, url, retry_after)
         if await self._should_retry(decision, Failure.STATUS, error):
             return None
+        headers = outcome.headers
+        if "Deprecation" in headers or "Sunset" in headers:
+            # The error is the call's result: a warning raised as an error never hides it.
+            with contextlib.suppress(VPSOrgDeprecationWarning):
+                _deprecation.notice(method, url, headers)
         if decision.reason == "outcome unknown":
             raise _outcome_unknown(method, url, error, status) from error
         raise error
@@ -617,17 +703,66 @@ def _add_attempts(error: APIConnectionError, attempts: int) -> None:
 
 
 def _outcome_unknown(
-    method: str, url: str, cause: BaseException, status: int | None
+    method: str, url: str, cause: BaseException, status: int | None, *, what: str = ""
 ) -> OutcomeUnknownError:
-    what = f"the server answered HTTP {status}" if status else f"{_short(cause)}"
+    """The error of a non-idempotent request whose outcome `verdict` says is unknown."""
+    if not what:
+        what = f"the server answered HTTP {status}" if status else f"{_short(cause)}"
+        what += " after the request may have reached the server, so it was not resent"
     hint = _CHECK_HINT.get(method, "check the server's state before retrying")
-    message = (
-        f"outcome unknown: {what} after the request may have reached the server, so it "
-        f"was not resent (it is not idempotent); {hint}"
+    message = f"outcome unknown: {what} (it is not idempotent); {hint}"
+    error: OutcomeUnknownError
+    if isinstance(cause, APIStatusError) and status is not None and status >= 500:
+        error = OutcomeUnknownStatusError(message, error=cause)
+    else:
+        error = OutcomeUnknownError(
+            message, method=method, url=url, status_code=status, cause=cause
+        )
+    server_id = _acted_on(url)
+    if server_id is not None:
+        error.server_id = server_id
+    return error
+
+
+def _acted_on(url: str) -> int | None:
+    """The server id of a power action's URL (``.../servers/<id>/<action>/``), or None."""
+    parts = url.rstrip("/").rsplit("/", 3)
+    if len(parts) == 4 and parts[1] == "servers" and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
+def _interrupted(method: str, url: str, interrupt: BaseException) -> None:
+    """Record on a cancellation (a close, Ctrl-C) that cut a request short in flight
+    that its outcome is unknown, when it is not idempotent: ``interrupt.outcome_unknown``.
+    """
+    if method in IDEMPOTENT_METHODS or verdict(Failure.CANCELLED) is not Verdict.UNKNOWN:
+        return
+    if isinstance(getattr(interrupt, "outcome_unknown", None), OutcomeUnknownError):
+        return
+    error = _outcome_unknown(
+        method,
+        url,
+        interrupt,
+        None,
+        what=f"the call was interrupted ({type(interrupt).__name__}: cancelled, or its "
+        "client closed) while the request was in flight, so it may have reached the server",
     )
-    if isinstance(cause, APIStatusError):
-        return OutcomeUnknownStatusError(message, error=cause)
-    return OutcomeUnknownError(message, method=method, url=url, status_code=status, cause=cause)
+    with contextlib.suppress(AttributeError, TypeError):  # an exception with __slots__
+        interrupt.outcome_unknown = error  # type: ignore[attr-defined]
+
+
+def _warn_deprecated(method: str, url: str, headers: Mapping[str, str], result: object) -> None:
+    """Announce a Deprecation or Sunset header, once the call's ``result`` is built.
+
+    When warnings are errors the warning is raised in place of the result, so it
+    carries the result: nothing the call did is lost.
+    """
+    try:
+        _deprecation.notice(method, url, headers)
+    except VPSOrgDeprecationWarning as warning:
+        warning.result = result
+        raise
 
 
 def _request_id(headers: Mapping[str, str]) -> str | None:

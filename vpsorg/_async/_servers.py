@@ -8,9 +8,11 @@ an async iterable) with fully annotated signatures.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +24,8 @@ from .._exceptions import (
     InvalidInputError,
     NotCreatedError,
     OutcomeUnknownError,
+    UnreadableSuccessError,
+    VPSOrgDeprecationWarning,
     VPSOrgError,
 )
 from .._validation import (
@@ -55,6 +59,7 @@ from ._waiting import (
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
+    from ._transport import Response
 
 __all__ = ["AsyncServers"]
 
@@ -76,6 +81,10 @@ _WAIT_FIRST_INTERVAL = FIRST_INTERVAL
 _WAIT_MAX_INTERVAL = MAX_INTERVAL
 #: Seconds ``find_created`` allows by default for the API's clock differing from ours.
 _CLOCK_SKEW = 60.0
+#: The longest pause between two listings while the settle window runs.
+_SETTLE_POLL = 1.0
+#: A bound on the listings of one settle (the window is finite; this bounds the loop).
+_MAX_SETTLE_LISTINGS = 10_000
 
 
 class AsyncServers:
@@ -185,8 +194,14 @@ class AsyncServers:
                 nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
-            OutcomeUnknownError: the create may or may not have happened.
-            NotCreatedError: with ``reconcile``, the create did not happen.
+            OutcomeUnknownError: the create may or may not have happened: any answer but
+                a success or one of the API's refusals, a dropped connection, a
+                cancellation or close while the request was in flight (a cancellation
+                propagates, carrying this error as ``outcome_unknown``).
+            UnreadableSuccessError: the API made the server but its answer could not
+                be read (an ``OutcomeUnknownError``, with ``server_id`` when readable).
+            NotCreatedError: with ``reconcile``, no server appeared within the settle
+                window (``RetryPolicy.settle_window``).
             AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
@@ -209,13 +224,25 @@ class AsyncServers:
         check_bool(reconcile, "reconcile")
         started_at = datetime.now(timezone.utc)
         try:
-            server = await self._send("POST", self._pipeline.url("servers/"), Server, json=body)
+            server = await self._send(
+                "POST", self._pipeline.url("servers/"), Server, json=body, creates=True
+            )
         except OutcomeUnknownError as error:
             error.spec = _spec_of(body)
             error.started_at = started_at
             if not reconcile:
                 raise
             server = await self._settle(error)
+        except VPSOrgDeprecationWarning as warning:  # warnings are errors: the server exists
+            if isinstance(warning.result, Server):
+                _attach_created_server(warning, warning.result)
+            raise
+        except BaseException as interrupt:  # cancelled, closed, Ctrl-C: the create may be made
+            unknown = getattr(interrupt, "outcome_unknown", None)
+            if isinstance(unknown, OutcomeUnknownError):
+                unknown.spec = _spec_of(body)
+                unknown.started_at = started_at
+            raise
         if not wait:
             return server
         try:
@@ -374,7 +401,11 @@ class AsyncServers:
     # ------------------------------------------------------------------ settling creates
 
     async def find_created(
-        self, error: OutcomeUnknownError, *, clock_skew: float = _CLOCK_SKEW
+        self,
+        error: OutcomeUnknownError,
+        *,
+        clock_skew: float = _CLOCK_SKEW,
+        settle_window: float | None = None,
     ) -> Server | None:
         """Find the server a create whose outcome is unknown may have made.
 
@@ -384,24 +415,34 @@ class AsyncServers:
         ``hostname``, if the create gave one) are the create's and whose ``created_at``
         lies in the window from ``error.started_at - clock_skew`` (just before the first
         attempt was sent; rounded down to the whole second) to now ``+ clock_skew``. When
-        nothing matches, it lists once more before answering, so a server moved across a
-        page boundary by a concurrent delete is not missed.
+        nothing matches, it lists again (at least once more, so a server moved across a
+        page boundary by a concurrent delete is not missed, and then about once a
+        second) until the settle window has passed since the outcome became unknown:
+        an API may still be storing a create it accepted. An error that read the new
+        server's id (an `UnreadableSuccessError`) is settled by getting
+        that server.
 
         Args:
             error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
                 in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
             clock_skew: seconds by which the API's clock may differ from this
                 machine's (non-negative, finite; 60 by default).
+            settle_window: seconds from when the outcome became unknown before "no
+                server" may be answered (non-negative, finite); ``None`` takes the
+                client's ``RetryPolicy.settle_window`` (10 by default).
 
         Returns:
-            The one matching server (as listed), or ``None`` when there is none: the
-            create did not happen, and creating again is safe.
+            The one matching server (as listed), or ``None`` when none was listed up to
+            the end of the settle window: the create did not happen, and creating again
+            is safe.
 
         Raises:
             InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
                 or ``clock_skew`` is bad; nothing was sent.
             AmbiguousCreateError: several servers match; they are in its
                 ``candidates``.
+            NotFoundError: ``error`` named the new server's id (``server_id``), and
+                that server no longer exists.
 
         Example::
 
@@ -410,14 +451,35 @@ class AsyncServers:
             except vpsorg.OutcomeUnknownError as error:
                 server = await client.servers.find_created(error)
         """
+        found, _, _ = await self._find(error, clock_skew, settle_window)
+        return found
+
+    async def _find(
+        self, error: OutcomeUnknownError, clock_skew: float, settle_window: float | None
+    ) -> tuple[Server | None, int, float]:
+        """``find_created``, also saying how many listings it made and until when."""
         spec, started_at = _create_attempt(error)
         skew = _check_skew(clock_skew)
-        matches = await self._matching(spec, started_at, skew)
-        if not matches:
+        window = (
+            self._pipeline.policy.settle_window
+            if settle_window is None
+            else _check_seconds_or_zero(settle_window, "settle_window")
+        )
+        if error.server_id is not None:
+            return await self.get(error.server_id), 0, 0.0
+        since = error.unknown_since or started_at.timestamp()
+        matches: tuple[Server, ...] = ()
+        listings = 0
+        waited = 0.0
+        for listings in range(1, _MAX_SETTLE_LISTINGS + 1):
             matches = await self._matching(spec, started_at, skew)
+            waited = time.time() - since
+            if matches or (listings >= 2 and waited >= window):
+                break
+            await asyncio.sleep(min(max(window - waited, 0.0), _SETTLE_POLL))
         if len(matches) > 1:
             raise AmbiguousCreateError(error, matches) from error
-        return matches[0] if matches else None
+        return (matches[0] if matches else None), listings, waited
 
     # ------------------------------------------------------------------ bulk
 
@@ -568,23 +630,31 @@ class AsyncServers:
         url = f"{self._url(server_id)}{action}/"
         return await self._send("POST", url, ActionResult)
 
-    async def _send(self, method: str, url: str, cls: type[T], *, json: object = None) -> T:
-        response = await self._pipeline.request(method, url, json=json)
-        return decode_model(response, cls, method, url)
+    async def _send(
+        self, method: str, url: str, cls: type[T], *, json: object = None, creates: bool = False
+    ) -> T:
+        def decode(response: Response, method: str, url: str) -> T:
+            return decode_model(response, cls, method, url)
+
+        return await self._pipeline.fetch(method, url, decode, json=json, creates=creates)
 
     async def _settle(self, error: OutcomeUnknownError) -> Server:
         """The server an unknown-outcome create made, or the error that says why not."""
         try:
-            found = await self.find_created(error)
+            found, listings, waited = await self._find(error, _CLOCK_SKEW, None)
         except AmbiguousCreateError:
             raise
-        except VPSOrgError as lookup_error:
+        except (VPSOrgError, VPSOrgDeprecationWarning) as lookup_error:
             logger.warning(
                 "could not settle the create (%s); its outcome stays unknown", lookup_error
             )
             raise error from error.__cause__  # keep the original chain
+        if found is None and isinstance(error, UnreadableSuccessError):
+            # The API said it made the server: not listing it proves nothing.
+            logger.warning("the server the create made is not listed yet; it stays unknown")
+            raise error from error.__cause__
         if found is None:
-            raise NotCreatedError(error) from error
+            raise NotCreatedError(error, listings=listings, waited=waited) from error
         logger.info("settled a create of unknown outcome: it made server %s", found.id)
         return found
 
@@ -670,16 +740,20 @@ def _create_attempt(error: object) -> tuple[ServerSpec, datetime]:
 
 
 def _check_skew(clock_skew: object) -> timedelta:
+    return timedelta(seconds=_check_seconds_or_zero(clock_skew, "clock_skew"))
+
+
+def _check_seconds_or_zero(value: object, field: str) -> float:
     if (
-        isinstance(clock_skew, bool)
-        or not isinstance(clock_skew, (int, float))
-        or not math.isfinite(clock_skew)
-        or clock_skew < 0
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
     ):
         raise InvalidInputError(
-            "clock_skew", f"must be a non-negative, finite number of seconds, got {clock_skew!r}"
+            field, f"must be a non-negative, finite number of seconds, got {value!r}"
         )
-    return timedelta(seconds=clock_skew)
+    return float(value)
 
 
 def _wait_times(

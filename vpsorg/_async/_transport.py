@@ -35,7 +35,7 @@ import attrs
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .. import _deprecation, _runtime
+from .. import _runtime
 from .._config import ClientConfig, RedactedHeader, Timeout
 from .._exceptions import (
     APIConnectionError,
@@ -338,8 +338,8 @@ class AiohttpTransport:
             else:
                 body = await self._read(response, method, url)
             status = response.status
-            if "Deprecation" in headers or "Sunset" in headers:
-                _deprecation.notice(method, url, headers)
+            # Deprecation and Sunset headers are the pipeline's to announce, once the
+            # call's result is safe (a warning raised as an error must not lose it).
             if not 200 <= status < 300:
                 # A server may echo the Authorization header back in an error.
                 body = redact_bytes(body)

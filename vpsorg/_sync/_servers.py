@@ -127,8 +127,14 @@ class Servers(BlockingResource[AsyncServers]):
                 nothing was sent.
             BadRequestError: the API rejected the parameters.
             PaymentRequiredError: not enough credits.
-            OutcomeUnknownError: the create may or may not have happened.
-            NotCreatedError: with ``reconcile``, the create did not happen.
+            OutcomeUnknownError: the create may or may not have happened: any answer but
+                a success or one of the API's refusals, a dropped connection, a
+                cancellation or close while the request was in flight (a cancellation
+                propagates, carrying this error as ``outcome_unknown``).
+            UnreadableSuccessError: the API made the server but its answer could not
+                be read (an ``OutcomeUnknownError``, with ``server_id`` when readable).
+            NotCreatedError: with ``reconcile``, no server appeared within the settle
+                window (``RetryPolicy.settle_window``).
             AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
@@ -285,7 +291,11 @@ class Servers(BlockingResource[AsyncServers]):
         )
 
     def find_created(
-        self, error: OutcomeUnknownError, *, clock_skew: float = _CLOCK_SKEW
+        self,
+        error: OutcomeUnknownError,
+        *,
+        clock_skew: float = _CLOCK_SKEW,
+        settle_window: float | None = None,
     ) -> Server | None:
         """Find the server a create whose outcome is unknown may have made.
 
@@ -295,24 +305,34 @@ class Servers(BlockingResource[AsyncServers]):
         ``hostname``, if the create gave one) are the create's and whose ``created_at``
         lies in the window from ``error.started_at - clock_skew`` (just before the first
         attempt was sent; rounded down to the whole second) to now ``+ clock_skew``. When
-        nothing matches, it lists once more before answering, so a server moved across a
-        page boundary by a concurrent delete is not missed.
+        nothing matches, it lists again (at least once more, so a server moved across a
+        page boundary by a concurrent delete is not missed, and then about once a
+        second) until the settle window has passed since the outcome became unknown:
+        an API may still be storing a create it accepted. An error that read the new
+        server's id (an `UnreadableSuccessError`) is settled by getting
+        that server.
 
         Args:
             error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
                 in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
             clock_skew: seconds by which the API's clock may differ from this
                 machine's (non-negative, finite; 60 by default).
+            settle_window: seconds from when the outcome became unknown before "no
+                server" may be answered (non-negative, finite); ``None`` takes the
+                client's ``RetryPolicy.settle_window`` (10 by default).
 
         Returns:
-            The one matching server (as listed), or ``None`` when there is none: the
-            create did not happen, and creating again is safe.
+            The one matching server (as listed), or ``None`` when none was listed up to
+            the end of the settle window: the create did not happen, and creating again
+            is safe.
 
         Raises:
             InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
                 or ``clock_skew`` is bad; nothing was sent.
             AmbiguousCreateError: several servers match; they are in its
                 ``candidates``.
+            NotFoundError: ``error`` named the new server's id (``server_id``), and
+                that server no longer exists.
 
         Example::
 
@@ -321,7 +341,12 @@ class Servers(BlockingResource[AsyncServers]):
             except vpsorg.OutcomeUnknownError as error:
                 server = client.servers.find_created(error)
         """
-        return self._runner.call(self._async.find_created, error=error, clock_skew=clock_skew)
+        return self._runner.call(
+            self._async.find_created,
+            error=error,
+            clock_skew=clock_skew,
+            settle_window=settle_window,
+        )
 
     def get_many(
         self,

@@ -6,6 +6,7 @@ Each command shows a progress bar (on a terminal), prints one row per id, prints
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import click
@@ -54,14 +55,19 @@ def _power_command(
         ids = _unique(server_ids)
 
         async def act(servers: vpsorg.AsyncServers) -> list[Row]:
-            with Phases() as phases:
-                done = await pick(servers)(
-                    ids, concurrency=concurrency, progress=phases.add(action, len(ids))
-                )
-                rows = [_action_row(outcome) for outcome in done]
-                await _explain_refusals(servers, rows, action)
-                if wait:
-                    await _wait_rows(servers, rows, target, timeout, concurrency, phases)
+            rows: list[Row] = []
+            try:
+                with Phases() as phases:
+                    done = await pick(servers)(
+                        ids, concurrency=concurrency, progress=phases.add(action, len(ids))
+                    )
+                    rows = [_action_row(outcome) for outcome in done]
+                    await _explain_refusals(servers, rows, action)
+                    if wait:
+                        await _wait_rows(servers, rows, target, timeout, concurrency, phases)
+            except asyncio.CancelledError:  # Ctrl-C: say what the API already accepted
+                _say_accepted(rows, action, target)
+                raise
             return rows
 
         _finish(settings, call(settings, act), f"{action} {_count(ids)}")
@@ -208,6 +214,24 @@ async def _wait_rows(
             row.status = str(outcome.value.status)
             row.detail = f"{row.detail}; now {row.status}"
             row.extra["server"] = server_record(outcome.value)
+
+
+def _say_accepted(rows: Sequence[Row], action: str, target: str) -> None:
+    """On Ctrl-C after the actions were sent: which ids the API accepted, which are unknown."""
+    accepted = [row.server_id for row in rows if row.ok]
+    unknown = [row.server_id for row in rows if isinstance(row.error, vpsorg.OutcomeUnknownError)]
+    if accepted:
+        click.echo(
+            f"interrupted: the API accepted the {action} of {_count(accepted)} "
+            f"({_join(accepted)}); they may not be {target} yet",
+            err=True,
+        )
+    if unknown:
+        click.echo(
+            f"interrupted: the {action} of {_count(unknown)} ({_join(unknown)}) may or may "
+            "not have happened; check with: vpsorg servers get ID",
+            err=True,
+        )
 
 
 def _finish(settings: Settings, rows: Sequence[Row], title: str) -> None:

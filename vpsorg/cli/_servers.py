@@ -6,6 +6,8 @@ The commands that act on many ids at once (start, stop, reboot, delete) are in
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 
 import vpsorg
@@ -82,19 +84,36 @@ def create_server(
     """
 
     async def create(s: vpsorg.AsyncServers) -> vpsorg.Server:
-        server = await s.create(
-            name=name,
-            plan_id=plan_id,
-            os_id=os_id,
-            location=location,
-            hostname=hostname,
-            ssh_key_id=ssh_key_id,
-            backups_enabled=backups,
-            reconcile=reconcile,
-        )
+        try:
+            server = await s.create(
+                name=name,
+                plan_id=plan_id,
+                os_id=os_id,
+                location=location,
+                hostname=hostname,
+                ssh_key_id=ssh_key_id,
+                backups_enabled=backups,
+                reconcile=reconcile,
+            )
+        except asyncio.CancelledError as interrupt:  # Ctrl-C with the create in flight
+            if getattr(interrupt, "outcome_unknown", None) is not None:
+                click.echo(
+                    f"interrupted: the create of {name!r} may have reached the API; "
+                    f"check with: vpsorg servers list --location {location}",
+                    err=True,
+                )
+            raise
         if not wait:
             return server
-        return await _wait_with_bar(s, server.id, "active", timeout)
+        try:
+            return await _wait_with_bar(s, server.id, "active", timeout)
+        except asyncio.CancelledError:  # Ctrl-C: the server exists, say which it is
+            click.echo(
+                f"interrupted: server {server.id} ({server.name!r}) was created and is not "
+                f"active yet; wait with: vpsorg servers wait {server.id} active",
+                err=True,
+            )
+            raise
 
     print_server(settings, call(settings, create))
 
