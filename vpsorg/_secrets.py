@@ -101,9 +101,9 @@ class RedactedHeader(str):
 
 
 # The live secrets, counted (two clients may share one token), and the forms each can
-# take in what a server sends back: as is, JSON-escaped, percent-encoded, HTML-escaped,
-# escaped as a Python repr (aiohttp quotes a bad status line that way), and base64
-# (of the secret, and of the header value "Bearer <secret>").
+# take in what a server sends back: as is, JSON-escaped (with "/" as "\/" too, as PHP
+# writes it), percent-encoded, HTML-escaped, escaped as a Python repr (aiohttp quotes
+# a bad status line that way), and base64 (of the secret, and of "Bearer <secret>").
 _secret_counts: dict[str, int] = {}
 _forms: tuple[str, ...] = ()
 _forms_bytes: tuple[bytes, ...] = ()
@@ -115,13 +115,14 @@ def _forms_of(secret: str) -> set[str]:
         secret,
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
-        quote(secret),
+        json.dumps(secret)[1:-1].replace("/", "\\/"),  # as PHP and others escape it
+        quote(secret, safe="", errors="surrogatepass"),
+        quote(secret, errors="surrogatepass"),
         html.escape(secret),
         repr(secret)[1:-1],
     }
     for value in (secret, "Bearer " + secret):
-        forms.add(base64.b64encode(value.encode()).decode("ascii"))
+        forms.add(base64.b64encode(value.encode("utf-8", "surrogatepass")).decode("ascii"))
     return {form for form in forms if len(form) >= _MIN_SECRET_CHARS}
 
 
@@ -132,7 +133,7 @@ def _rebuild() -> None:
         forms |= _forms_of(secret)
     # Longest first, so a form that contains another is replaced whole.
     _forms = tuple(sorted(forms, key=len, reverse=True))
-    _forms_bytes = tuple(f.encode("utf-8", "surrogateescape") for f in _forms)
+    _forms_bytes = tuple(f.encode("utf-8", "surrogatepass") for f in _forms)
 
 
 def register_secret(secret: str) -> None:

@@ -63,12 +63,21 @@ class Simulator:
         """The random-fault settings in force."""
         return self._call(lambda: self._app.injector.config)
 
-    def set_faults(self, faults: FaultConfig) -> None:
-        """Replace the random-fault settings from now on.
+    def set_faults(self, faults: FaultConfig | None) -> None:
+        """Replace the random-fault settings from now on; ``None`` means no faults.
+
+        Raises ``TypeError`` for anything else than a ``FaultConfig`` or ``None``
+        (before changing anything).
 
         >>> sim.set_faults(FaultConfig(error_rate_503=0.2))  # doctest: +SKIP
+        >>> sim.set_faults(None)  # doctest: +SKIP
         """
-        self._call(lambda: self._app.injector.set_config(faults))
+        config = FaultConfig() if faults is None else faults
+        if not isinstance(config, FaultConfig):
+            raise TypeError(
+                f"set_faults() takes a FaultConfig or None, not {type(faults).__name__}"
+            )
+        self._call(lambda: self._app.injector.set_config(config))
 
     def script(
         self,
