@@ -38,7 +38,7 @@ DEFAULT_BASE_URL = "https://admin.vps.org/api/v1/"
 ENV_TOKEN = "VPSORG_API_TOKEN"
 ENV_BASE_URL = "VPSORG_BASE_URL"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-_MIN_SCRUBBED = 4  # as in _secrets: a shorter token would garble every message
+_LONG_TOKEN = 12  # a token this long is never a word of a URL by chance
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -228,10 +228,15 @@ def resolve_config(
             env=env,
         )
     except ConfigurationError as exc:
+        # The token given where a URL or a User-Agent was expected: never echo it. (A
+        # short token that is also a word of the URL, "example" in api.example.com, is
+        # left alone unless it is that whole setting.)
         text = str(exc)
-        if len(raw_token) < _MIN_SCRUBBED or raw_token not in text:
+        given = (base_url, user_agent, proxy, env.get(ENV_BASE_URL))
+        if raw_token not in text or (
+            len(raw_token) < _LONG_TOKEN and all(raw_token != str(v).strip() for v in given)
+        ):
             raise
-        # The token given where a URL or a User-Agent was expected: never echo it.
         error = ConfigurationError(text.replace(raw_token, "***"), setting=exc.setting)
     raise error
 

@@ -168,10 +168,14 @@ def test_base_url_credentials_never_show_in_a_configuration_error(value: str) ->
 
 
 def test_a_token_given_as_the_base_url_is_not_echoed() -> None:
-    with pytest.raises(vpsorg.ConfigurationError) as info:
-        _resolve(base_url=TOKEN)
-    assert info.value.setting == "base_url"
-    assert_no_secret(info.value, [TOKEN])
+    for token in (TOKEN, "shrt"):
+        with pytest.raises(vpsorg.ConfigurationError) as info:
+            _resolve(token=token, base_url=token)
+        assert info.value.setting == "base_url"
+        assert_no_secret(info.value, [token])
+    # A short token that is only a word of the URL does not garble the message.
+    with pytest.raises(vpsorg.ConfigurationError, match="'api.example.com'"):
+        _resolve(token="example", base_url="http://api.example.com/api/v1/")
 
 
 # ------------------------------------------------- item 11: the command line's attribution
