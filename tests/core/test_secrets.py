@@ -174,7 +174,7 @@ def test_a_token_given_as_the_base_url_is_not_echoed() -> None:
         assert info.value.setting == "base_url"
         assert_no_secret(info.value, [token])
     # A short token that is only a word of the URL does not garble the message.
-    with pytest.raises(vpsorg.ConfigurationError, match="'api.example.com'"):
+    with pytest.raises(vpsorg.ConfigurationError, match=r"'api\.example\.com'"):
         _resolve(token="example", base_url="http://api.example.com/api/v1/")
 
 
