@@ -89,6 +89,9 @@ REFLECTIONS: dict[str, Callable[[bytes], bytes]] = {
     "body-200-undecodable": lambda a: _answer(
         b"HTTP/1.1 200 OK", [JSON], b'{"id": "' + a + b'", "detail": "' + a + b'"}'
     ),
+    "body-200-timestamp": lambda a: _answer(
+        b"HTTP/1.1 200 OK", [JSON], SERVER_JSON.replace(b'"2025-01-10T14:30:00Z"', b'"' + a + b'"')
+    ),
     "body-200-html": lambda a: _answer(
         b"HTTP/1.1 200 OK", [b"Content-Type: text/html"], b"<p>" + a + b"</p>"
     ),
