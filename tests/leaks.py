@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
-__all__ = ["assert_no_secret", "secret_forms"]
+__all__ = ["FRAGMENT", "assert_no_secret", "secret_forms"]
 
 _MAX_DEPTH = 12
 _MAX_OBJECTS = 5_000
@@ -40,18 +40,27 @@ def secret_forms(secret: str) -> dict[str, str]:
     return {name: form for name, form in forms.items() if len(form) >= 4}
 
 
+#: A run this long of a secret's characters counts as showing it (a message cut short).
+FRAGMENT = 8
+
+
 def assert_no_secret(value: object, secrets: Iterable[str]) -> None:
     """Fail if any of ``secrets``, in any of its forms, appears in ``value``.
 
     An exception is searched in its ``str``, ``repr``, ``args``, attributes, its
     ``__cause__`` and ``__context__`` (recursively, suppressed ones included) and the
     text of ``traceback.format_exception``; a mapping or a sequence in its items; any
-    other object in its ``str`` and ``repr``. The failure names where and in which form
-    the secret was found, with the secret itself replaced by ``<SECRET>``.
+    other object in its ``str`` and ``repr``. A run of eight or more consecutive
+    characters of a secret counts too (a library that cut the secret short, as aiohttp
+    does with a 100-byte excerpt of an over-long line). The failure names where and in
+    which form the secret was found, with the secret itself replaced by ``<SECRET>``.
     """
     forms = [
         (name, form) for secret in secrets if secret for name, form in secret_forms(secret).items()
     ]
+    for secret in secrets:
+        for start in range(len(secret) - FRAGMENT + 1):
+            forms.append((f"a {FRAGMENT}-character fragment", secret[start : start + FRAGMENT]))
     if not forms:
         return
     _Search(forms).visit(value, "value", 0)

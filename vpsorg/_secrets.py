@@ -38,6 +38,7 @@ __all__ = [
     "mask_credentials",
     "redact",
     "redact_bytes",
+    "redact_fragments",
     "redact_headers",
     "redact_object",
     "register_secret",
@@ -176,6 +177,43 @@ def redact(text: str) -> str:
     return text
 
 
+_MIN_FRAGMENT = 8
+
+
+def redact_fragments(text: str) -> str:
+    """``text`` with every secret replaced, and also every run of eight or more of its
+    characters (in any form): for a library's message that may have cut a secret short.
+
+    aiohttp quotes the first 100 bytes of an over-long status line and adds ``...``, so
+    the token it echoed may appear only in part. Slower than :func:`redact` (a search
+    per eight-character piece of each form), so it is kept for error descriptions.
+    """
+    text = redact(text)
+    # The runs of every form are found in the same text, then merged: replacing one
+    # form's run first could leave another form's shorter than eight characters.
+    spans: list[tuple[int, int]] = []
+    for form in _forms:
+        for start in range(len(form) - _MIN_FRAGMENT + 1):
+            piece = form[start : start + _MIN_FRAGMENT]
+            found = text.find(piece)
+            while found >= 0:
+                spans.append((found, found + _MIN_FRAGMENT))
+                found = text.find(piece, found + 1)
+    if not spans:
+        return text
+    spans.sort()
+    merged = [spans[0]]
+    for begin, end in spans[1:]:
+        last_begin, last_end = merged[-1]
+        if begin <= last_end:
+            merged[-1] = (last_begin, max(last_end, end))
+        else:
+            merged.append((begin, end))
+    for begin, end in reversed(merged):
+        text = text[:begin] + REDACTED + text[end:]
+    return text
+
+
 def redact_bytes(data: bytes) -> bytes:
     """``data`` with every registered secret (in any of its forms) replaced."""
     for form in _forms_bytes:
@@ -270,7 +308,7 @@ def scrubbed_cause(exc: BaseException) -> ScrubbedCause:
             text = str(link)
         except Exception:
             text = ""
-        outer = ScrubbedCause(name, redact(text))
+        outer = ScrubbedCause(name, redact_fragments(text))
         outer.__cause__ = stand_in
         stand_in = outer
     assert stand_in is not None

@@ -65,6 +65,11 @@ JSON = b"Content-Type: application/json"
 REFLECTIONS: dict[str, Callable[[bytes], bytes]] = {
     "status-line-bad-code": lambda a: _answer(b"HTTP/1.1 2x0 " + a, []),
     "status-line-no-code": lambda a: _answer(b"HTTP/1.1 " + a, []),
+    # aiohttp quotes the first 100 bytes of an over-long line, cutting the token short.
+    "status-line-too-long": lambda a: _answer(b"HTTP/1.1 200 " + b"x" * 60 + a + b"y" * 9000, []),
+    "header-line-too-long": lambda a: _answer(
+        b"HTTP/1.1 200 OK", [b"X-Long: " + b"x" * 70 + a + b"y" * 9000], SERVER_JSON
+    ),
     "status-line-reason-500": lambda a: _answer(b"HTTP/1.1 500 " + a, [JSON], b"{}"),
     "header-200": lambda a: _answer(
         b"HTTP/1.1 200 OK",
@@ -358,7 +363,7 @@ async def test_the_chain_holds_a_scrubbed_stand_in_not_the_aiohttp_error(
 async def test_the_helper_finds_every_form(hostile: HostileServer) -> None:
     """The sweep above is only as good as its detector: check that it does detect."""
     with pytest.raises(AssertionError, match=r"JSON-escaped"):
-        assert_no_secret({"detail": TOKEN.replace("/", "\\/")}, [TOKEN])
+        assert_no_secret(TOKEN.replace("/", "\\/"), [TOKEN])
     with pytest.raises(AssertionError, match=r"percent-encoded"):
         assert_no_secret(["x", quote(TOKEN, safe="")], [TOKEN])
     inner = ValueError(f"Bearer {TOKEN}")
@@ -367,5 +372,7 @@ async def test_the_helper_finds_every_form(hostile: HostileServer) -> None:
     outer.__suppress_context__ = True  # not rendered by format_exception: still found
     with pytest.raises(AssertionError, match=r"__context__"):
         assert_no_secret(outer, [TOKEN])
+    with pytest.raises(AssertionError, match=r"8-character fragment"):
+        assert_no_secret(f"Bearer {TOKEN[:12]}...", [TOKEN])
     with pytest.raises(AssertionError, match=r"base64"):
         assert_no_secret(base64.b64encode(f"Bearer {TOKEN}".encode()), [TOKEN])

@@ -380,3 +380,16 @@ def test_set_faults_none_means_no_faults() -> None:
         with pytest.raises(TypeError, match="FaultConfig or None, not dict"):
             sim.set_faults({"error_rate_500": 1.0})  # type: ignore[arg-type]
         assert sim.faults == FaultConfig()
+
+
+def test_a_secret_cut_short_is_scrubbed_from_an_error_description() -> None:
+    secret = "cut/short+secret-0123456789"
+    _secrets.register_secret(secret)
+    try:
+        text = f"bytearray(b'xxxxBearer {secret[:15]}...') and {secret[-10:]} at the end"
+        scrubbed = _secrets.redact_fragments(text)
+    finally:
+        _secrets.unregister_secret(secret)
+    assert_no_secret(scrubbed, [secret])
+    assert scrubbed == "bytearray(b'xxxxBearer [REDACTED]...') and [REDACTED] at the end"
+    assert _secrets.redact_fragments(text) == text  # nothing registered any more

@@ -55,6 +55,7 @@ from .._secrets import (
     RedactedHeader,
     Secret,
     redact_bytes,
+    redact_fragments,
     redact_headers,
     register_secret,
     scrubbed_cause,
@@ -399,7 +400,10 @@ class AiohttpTransport:
         if decoder is None and encoding not in ("", "identity"):
             response.close()
             raise APIResponseValidationError(
-                f"unsupported Content-Encoding {encoding!r} (vpsorg asked for {_ACCEPT_ENCODING})",
+                # The header as sent (the error scrubs it), not lower-cased: a token
+                # echoed here must still be recognised.
+                f"unsupported Content-Encoding {response.headers.get('Content-Encoding')!r} "
+                f"(vpsorg asked for {_ACCEPT_ENCODING})",
                 status_code=response.status,
                 body=b"",
                 method=method,
@@ -776,15 +780,16 @@ def _strerror(exc: BaseException) -> str:
     """The human part of an OS or SSL error ("Connection reset by peer")."""
     text = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
     if isinstance(text, str) and text:
-        return text
+        return redact_fragments(text)
     return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:
-    """A short description of an exception; never raises, whatever the exception."""
+    """A short description of an exception, scrubbed of every secret even where the
+    exception's message cut one short; never raises, whatever the exception."""
     name = type(exc).__name__
     try:
-        text = str(exc)
+        text = redact_fragments(str(exc))
     except Exception:
         text = ""
     if not text:
