@@ -203,7 +203,7 @@ def resolve_config(
 ) -> ClientConfig:
     """Resolve arguments, then environment, then defaults; raise on anything unusable.
 
-    Every :class:`~vpsorg.ConfigurationError` names the setting at fault in its
+    Every `vpsorg.ConfigurationError` names the setting at fault in its
     ``setting`` and never shows the token (not even when it was given in another
     setting's place).
     """
@@ -410,7 +410,7 @@ def parse_proxy(url: str, source: str) -> Proxy:
     """Check a proxy URL (``http://[user:password@]host:port``) and split off credentials.
 
     The credentials become a ``Proxy-Authorization: Basic ...`` header held as a
-    :class:`Secret`; they never appear in the URL kept for display, in logs or in errors,
+    `Secret`; they never appear in the URL kept for display, in logs or in errors,
     also when the URL has no scheme (``alice:pw@proxy:3128``, which curl accepts and
     vpsorg refuses: it asks for the explicit ``http://``).
     """

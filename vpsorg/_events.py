@@ -128,7 +128,7 @@ class AttemptEnded:
     request_id: str | None
     """The response's ``X-Request-ID``, when it has one (quote it to support)."""
     headers: CIMultiDictProxy[str] = attrs.field(default=_NO_HEADERS, eq=False)
-    """The response headers named in :data:`EVENT_HEADERS`, every value of each, scrubbed
+    """The response headers named in `EVENT_HEADERS`, every value of each, scrubbed
     of the client's secrets: read-only and case-insensitive (``multidict.CIMultiDictProxy``,
     so ``headers.get("retry-after")`` works); empty without a response.
     """

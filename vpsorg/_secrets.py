@@ -3,17 +3,17 @@
 A secret is the API token of a live client, or the credentials of its proxy. Everything
 that could carry one out of the process goes through this module:
 
-* :class:`Secret` holds a credential so that no ``repr``, ``str`` or pickle shows it;
-  :class:`RedactedHeader` does the same for a header value on its way to the wire;
+* `Secret` holds a credential so that no ``repr``, ``str`` or pickle shows it;
+  `RedactedHeader` does the same for a header value on its way to the wire;
 * the transport registers the secrets of each client while it lives
-  (:func:`register_secret`), and every text vpsorg builds from what a server sent
+  (`register_secret`), and every text vpsorg builds from what a server sent
   (error messages, bodies, headers, request ids, the description of a network failure)
-  passes through :func:`redact`, :func:`redact_bytes`, :func:`redact_object` or
-  :func:`redact_headers`, which replace each registered secret, in each form a server
+  passes through `redact`, `redact_bytes`, `redact_object` or
+  `redact_headers`, which replace each registered secret, in each form a server
   could echo it, with ``[REDACTED]``;
 * a foreign exception (aiohttp's, the operating system's) is never chained to a vpsorg
-  error: :func:`scrubbed_cause` builds the stand-in that is chained instead;
-* :func:`mask_credentials` masks the ``user:password@`` of a URL shown in a
+  error: `scrubbed_cause` builds the stand-in that is chained instead;
+* `mask_credentials` masks the ``user:password@`` of a URL shown in a
   configuration error, with or without a scheme.
 """
 
@@ -60,7 +60,7 @@ PICKLE_REFUSAL = (
 class Secret:
     """Holds a credential so that no repr, str, log line or pickle can show it.
 
-    ``str(secret)`` and ``repr(secret)`` both print ``'***'``; only :meth:`reveal`
+    ``str(secret)`` and ``repr(secret)`` both print ``'***'``; only `reveal`
     returns the value, and only the transport calls it.
     """
 
@@ -152,7 +152,7 @@ def register_secret(secret: str) -> None:
 
 
 def unregister_secret(secret: str) -> None:
-    """Undo one :func:`register_secret` (the transport calls this when it is closed)."""
+    """Undo one `register_secret` (the transport calls this when it is closed)."""
     with _lock:
         count = _secret_counts.get(secret)
         if count is None:
@@ -185,7 +185,7 @@ def redact_fragments(text: str) -> str:
     characters (in any form): for a library's message that may have cut a secret short.
 
     aiohttp quotes the first 100 bytes of an over-long status line and adds ``...``, so
-    the token it echoed may appear only in part. Slower than :func:`redact` (a search
+    the token it echoed may appear only in part. Slower than `redact` (a search
     per eight-character piece of each form), so it is kept for error descriptions.
     """
     text = redact(text)

@@ -13,7 +13,7 @@ What it guarantees, whatever the server does:
   the client's secrets (its token, its proxy's credentials), so a server that echoes
   them cannot put them in an error, an event, a log line or a raw response;
 * no aiohttp or OS exception is kept in the chain of the error raised: a scrubbed
-  stand-in (:class:`~vpsorg._secrets.ScrubbedCause`) is its ``__cause__``, and it has no
+  stand-in (`vpsorg._secrets.ScrubbedCause`) is its ``__cause__``, and it has no
   ``__context__`` (aiohttp quotes a malformed status line, and keeps the request's
   headers, in its exceptions);
 * the request counts as sent only once a connection (TLS and proxy tunnel included)

@@ -64,13 +64,20 @@ class Simulator:
         return self._call(lambda: self._app.injector.config)
 
     def set_faults(self, faults: FaultConfig | None) -> None:
-        """Replace the random-fault settings from now on; ``None`` means no faults.
+        """Replace the random-fault settings from now on.
 
-        Raises ``TypeError`` for anything else than a ``FaultConfig`` or ``None``
-        (before changing anything).
+        Args:
+            faults: the new settings; ``None`` means no faults (as ``FaultConfig()``).
 
-        >>> sim.set_faults(FaultConfig(error_rate_503=0.2))  # doctest: +SKIP
-        >>> sim.set_faults(None)  # doctest: +SKIP
+        Raises:
+            TypeError: ``faults`` is neither a ``FaultConfig`` nor ``None`` (nothing
+                is changed).
+
+        Examples:
+            ```python
+            sim.set_faults(FaultConfig(error_rate_503=0.2))
+            sim.set_faults(None)  # no faults any more
+            ```
         """
         config = FaultConfig() if faults is None else faults
         if not isinstance(config, FaultConfig):
