@@ -55,10 +55,9 @@ def assert_no_secret(value: object, secrets: Iterable[str]) -> None:
     does with a 100-byte excerpt of an over-long line). The failure names where and in
     which form the secret was found, with the secret itself replaced by ``<SECRET>``.
     """
-    forms = [
-        (name, form) for secret in secrets if secret for name, form in secret_forms(secret).items()
-    ]
-    for secret in secrets:
+    wanted = [secret for secret in secrets if secret]  # an iterator is read once
+    forms = [(name, form) for secret in wanted for name, form in secret_forms(secret).items()]
+    for secret in wanted:
         for start in range(len(secret) - FRAGMENT + 1):
             forms.append((f"a {FRAGMENT}-character fragment", secret[start : start + FRAGMENT]))
     if not forms:
