@@ -376,3 +376,33 @@ async def test_the_helper_finds_every_form(hostile: HostileServer) -> None:
         assert_no_secret(f"Bearer {TOKEN[:12]}...", iter([TOKEN]))  # any iterable
     with pytest.raises(AssertionError, match=r"base64"):
         assert_no_secret(base64.b64encode(f"Bearer {TOKEN}".encode()), [TOKEN])
+
+
+async def test_no_vpsorg_frame_of_an_error_keeps_the_token_in_a_local(
+    hostile: HostileServer,
+) -> None:
+    """An error tracker that records local variables (Sentry does by default) shows
+    nothing either: no frame of vpsorg in the error's traceback holds an unscrubbed value."""
+    for reflection, limits in (
+        ("header-200", vpsorg.Limits(max_response_bytes=10)),  # too large, in _read
+        ("header-content-encoding", vpsorg.Limits()),  # unsupported, in _read
+        ("status-line-bad-code", vpsorg.Limits()),  # mapped from aiohttp's error
+    ):
+        async with vpsorg.AsyncClient(
+            token=TOKEN,
+            base_url=hostile.base_url(reflection),
+            retry=vpsorg.RetryPolicy.disabled(),
+            limits=limits,
+        ) as client:
+            with pytest.raises(vpsorg.VPSOrgError) as info:
+                await client.servers.get(12345)
+        traceback = info.value.__traceback__
+        frames = 0
+        while traceback is not None:
+            frame = traceback.tb_frame
+            if "/vpsorg/" in frame.f_code.co_filename:
+                frames += 1
+                for name, value in frame.f_locals.items():
+                    assert_no_secret(f"local {name} = {value!r}", [TOKEN])
+            traceback = traceback.tb_next
+        assert frames, reflection

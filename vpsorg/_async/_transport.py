@@ -337,7 +337,10 @@ class AiohttpTransport:
                 proxy=self._proxy,
                 proxy_headers=self._proxy_headers,
             )
-            headers = response.headers
+            # A server may echo the Authorization header back: in a header of any
+            # answer (X-Request-ID, a Location), or in the body of an error. Scrubbed
+            # first, so no frame local holds the raw headers if reading the body fails.
+            headers = redact_headers(response.headers)
             length = response.content_length
             encoding = headers.get("Content-Encoding")
             if (
@@ -357,9 +360,6 @@ class AiohttpTransport:
             else:
                 body = await self._read(response, method, url)
             status = response.status
-            # A server may echo the Authorization header back: in a header of any
-            # answer (X-Request-ID, a Location), or in the body of an error.
-            headers = redact_headers(headers)
             if "Deprecation" in headers or "Sunset" in headers:
                 _deprecation.notice(method, url, headers)
             if not 200 <= status < 300:
@@ -367,8 +367,11 @@ class AiohttpTransport:
                 if status == 407 and self._proxy is not None:
                     raise _proxy_refused(self._proxy, status, method, url)
             return Response(status, headers, body)
-        except (APIConnectionError, APIResponseValidationError):
-            raise
+        except (APIConnectionError, APIResponseValidationError) as error:
+            # From _read or _too_large: their frames hold aiohttp's response (whose repr
+            # shows the raw headers) as a local, which an error tracker recording locals
+            # would print; the traceback starts here instead.
+            raise error.with_traceback(None) from error.__cause__
         except BaseException as exc:
             failure = _map_exception(
                 exc,
