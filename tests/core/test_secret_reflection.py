@@ -231,6 +231,8 @@ class Surfaces:
         if isinstance(outcome, BaseException):
             # What logger.exception (and so Sentry's logging integration) prints.
             logging.getLogger("tests.leaks").exception("the call failed", exc_info=outcome)
+            # The local variables of vpsorg's frames, as error trackers record them.
+            assert_no_secret(_vpsorg_locals(outcome), secrets)
         for event in self.events:
             assert_no_secret(event, secrets)
         for span in self.exporter.get_finished_spans():
@@ -240,6 +242,27 @@ class Surfaces:
                 assert_no_secret(dict(span_event.attributes or {}), secrets)
         assert self.exporter.get_finished_spans(), "the hooks made no span"
         assert_no_secret(self.logged.getvalue(), secrets)
+
+
+def _vpsorg_locals(error: BaseException) -> list[str]:
+    """``name = repr(value)`` for every local of every vpsorg frame in the tracebacks
+    of ``error`` and of its chain (what Sentry's ``include_local_variables`` records)."""
+    shown: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending and len(seen) < 50:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        pending += [current.__cause__, current.__context__]
+        tb = current.__traceback__
+        while tb is not None:
+            if "/vpsorg/" in tb.tb_frame.f_code.co_filename:
+                where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+                shown += [f"{where} {k} = {v!r}" for k, v in tb.tb_frame.f_locals.items()]
+            tb = tb.tb_next
+    return shown
 
 
 def _exception_text(outcome: object) -> str:

@@ -12,6 +12,7 @@ from typing import TypeVar
 from .. import _json
 from .._converter import DecodeError, NotJSONError, structure_json, structure_page
 from .._exceptions import APIResponseValidationError
+from .._secrets import redact
 from ._transport import Response
 
 __all__ = ["decode_json", "decode_model", "decode_page"]
@@ -70,7 +71,7 @@ def _structured(
     except NotJSONError:
         message = "the response is not valid JSON"
     except DecodeError as exc:
-        message = (
+        message = redact(  # scrubbed here too: this frame's locals outlive the raise
             f"the response does not match {cls.__name__}: {exc}" if name_the_type else str(exc)
         )
     # Raised outside the except clauses: the decoder's error quotes values of the body

@@ -98,13 +98,23 @@ _TLS_MISMATCH_HINTS = (
 )
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, repr=False)
 class Response:
-    """One HTTP response, read whole (its headers scrubbed of the client's secrets)."""
+    """One HTTP response, read whole (its headers scrubbed of the client's secrets).
+
+    Its repr shows sizes, not contents: a 2xx body is not scrubbed, and an error tracker
+    that records the local variables of a traceback's frames prints their reprs.
+    """
 
     status: int
     headers: Mapping[str, str]  # aiohttp's CIMultiDictProxy from AiohttpTransport
     body: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"Response(status={self.status}, headers=<{len(self.headers)} headers>, "
+            f"body=<{len(self.body)} bytes>)"
+        )
 
 
 class AsyncTransport(Protocol):
