@@ -11,14 +11,17 @@ import base64
 import ipaddress
 import os
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 import attrs
 
 from ._exceptions import ConfigurationError
+from ._secrets import RedactedHeader, Secret, mask_credentials
 
-__all__ = [
+__all__ = [  # RedactedHeader and Secret live in _secrets; importable from here too
+    "RedactedHeader",
     "DEFAULT_BASE_URL",
     "ENV_BASE_URL",
     "ENV_TOKEN",
@@ -35,51 +38,8 @@ DEFAULT_BASE_URL = "https://admin.vps.org/api/v1/"
 ENV_TOKEN = "VPSORG_API_TOKEN"
 ENV_BASE_URL = "VPSORG_BASE_URL"
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_LONG_TOKEN = 12  # a token this long is never a word of a URL by chance
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
-
-
-class Secret:
-    """Holds the API token so that no repr, str or log line can show it.
-
-    ``str(secret)`` and ``repr(secret)`` both print ``'***'``; only :meth:`reveal`
-    returns the value, and only the transport calls it.
-    """
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the secret value itself."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("a vpsorg Secret cannot be pickled")
-
-
-class RedactedHeader(str):
-    """A header value (the ``Authorization`` header) whose repr never shows it.
-
-    It is a real ``str`` so the HTTP stack sends it unchanged, but any repr of a dict
-    of headers, in a traceback's locals for example, prints ``'<redacted>'``.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'<redacted>'"
 
 
 @attrs.frozen
@@ -235,7 +195,9 @@ def coerce_timeout(value: float | Timeout | None, default: Timeout) -> Timeout:
     if isinstance(value, Timeout):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigurationError("timeout must be a number of seconds or a vpsorg.Timeout")
+        raise ConfigurationError(
+            "timeout must be a number of seconds or a vpsorg.Timeout", setting="timeout"
+        )
     return attrs.evolve(default, total=float(value))
 
 
@@ -254,39 +216,87 @@ def resolve_config(
     proxy_from_env: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> ClientConfig:
-    """Resolve arguments, then environment, then defaults; raise on anything unusable."""
+    """Resolve arguments, then environment, then defaults; raise on anything unusable.
+
+    Every `vpsorg.ConfigurationError` names the setting at fault in its
+    ``setting`` and never shows the token (not even when it was given in another
+    setting's place).
+    """
     env = os.environ if environ is None else environ
+    token_setting = "token" if token is not None else ENV_TOKEN
     raw_token = token if token is not None else env.get(ENV_TOKEN)
-    if raw_token is not None and not isinstance(raw_token, str):
-        raise ConfigurationError(f"the API token must be a string, not {type(raw_token).__name__}")
-    if raw_token is None or not raw_token.strip():
-        raise ConfigurationError(
-            f"no API token: pass token=... or set the {ENV_TOKEN} environment variable"
+    check_token(raw_token, token_setting)
+    assert raw_token is not None
+    try:
+        return _resolve(
+            raw_token,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            limits=limits,
+            user_agent=user_agent,
+            verify_ssl=verify_ssl,
+            ssl_context=ssl_context,
+            allow_insecure_http=allow_insecure_http,
+            proxy=proxy,
+            proxy_from_env=proxy_from_env,
+            env=env,
         )
-    if any(c in raw_token for c in "\r\n\0") or raw_token != raw_token.strip():
-        raise ConfigurationError("the API token contains whitespace or control characters")
+    except ConfigurationError as exc:
+        # The token given where a URL or a User-Agent was expected: never echo it. (A
+        # short token that is also a word of the URL, "example" in api.example.com, is
+        # left alone unless it is that whole setting.)
+        text = str(exc)
+        given = (base_url, user_agent, proxy, env.get(ENV_BASE_URL))
+        if raw_token not in text or (
+            len(raw_token) < _LONG_TOKEN and all(raw_token != str(v).strip() for v in given)
+        ):
+            raise
+        error = ConfigurationError(text.replace(raw_token, "***"), setting=exc.setting)
+    raise error
+
+
+def _resolve(
+    raw_token: str,
+    *,
+    base_url: str | None,
+    timeout: float | Timeout | None,
+    retry: RetryPolicy | None,
+    limits: Limits | None,
+    user_agent: str | None,
+    verify_ssl: bool,
+    ssl_context: ssl.SSLContext | None,
+    allow_insecure_http: bool,
+    proxy: str | None,
+    proxy_from_env: bool,
+    env: Mapping[str, str],
+) -> ClientConfig:
+    url_setting = "base_url"
     if base_url is not None:
-        url = _normalise_base_url(base_url, "base_url")
+        url = _normalise_base_url(base_url, url_setting)
     elif env.get(ENV_BASE_URL):
-        url = _normalise_base_url(env[ENV_BASE_URL], ENV_BASE_URL)
+        url_setting = ENV_BASE_URL
+        url = _normalise_base_url(env[ENV_BASE_URL], url_setting)
     else:
         url = DEFAULT_BASE_URL
     scheme, host, port = url_origin(url)
     if scheme == "http" and host not in _LOOPBACK_HOSTS and not allow_insecure_http:
         raise ConfigurationError(
             f"refusing to send the API token over plain http:// to {host!r}; use https:// "
-            "or pass allow_insecure_http=True if you really mean it"
+            "or pass allow_insecure_http=True if you really mean it",
+            setting=url_setting,
         )
+    check_user_agent(user_agent)
     if not isinstance(verify_ssl, bool):
-        raise ConfigurationError("verify_ssl must be a bool")
+        raise ConfigurationError("verify_ssl must be a bool", setting="verify_ssl")
     if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
-        raise ConfigurationError("ssl_context must be an ssl.SSLContext")
+        raise ConfigurationError("ssl_context must be an ssl.SSLContext", setting="ssl_context")
     if retry is not None and not isinstance(retry, RetryPolicy):
-        raise ConfigurationError("retry must be a vpsorg.RetryPolicy")
+        raise ConfigurationError("retry must be a vpsorg.RetryPolicy", setting="retry")
     if limits is not None and not isinstance(limits, Limits):
-        raise ConfigurationError("limits must be a vpsorg.Limits")
+        raise ConfigurationError("limits must be a vpsorg.Limits", setting="limits")
     if not isinstance(proxy_from_env, bool):
-        raise ConfigurationError("proxy_from_env must be a bool")
+        raise ConfigurationError("proxy_from_env must be a bool", setting="proxy_from_env")
     resolved_proxy: Proxy | None = None
     if proxy is not None:
         resolved_proxy = parse_proxy(proxy, "proxy=")
@@ -306,34 +316,107 @@ def resolve_config(
     )
 
 
+def _unsafe_char(text: str, *, spaces: bool) -> str | None:
+    """The first character of ``text`` that cannot go into a header value, else None.
+
+    Refused: every Unicode control, format, surrogate, private-use or unassigned
+    character (categories Cc, Cf, Cs, Co, Cn: CR, LF, NUL, DEL, a tab, a zero-width
+    space, ...), line and paragraph separators (Zl, Zp: U+2028, U+2029), and, unless
+    ``spaces``, every space (Zs) and anything else Python counts as whitespace.
+    """
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            return char
+        if not spaces and (category == "Zs" or char.isspace()):
+            return char
+    return None
+
+
+def check_token(token: object, setting: str) -> None:
+    """Refuse a token that is missing, not a string, or unsafe in a header.
+
+    The message names the setting and the offending character's code point, never
+    the token itself.
+    """
+    if token is not None and not isinstance(token, str):
+        raise ConfigurationError(
+            f"the API token must be a string, not {type(token).__name__}", setting=setting
+        )
+    if token is None or not token.strip():
+        raise ConfigurationError(
+            f"no API token: pass token=... or set the {ENV_TOKEN} environment variable",
+            setting=setting,
+        )
+    bad = _unsafe_char(token, spaces=False)
+    if bad is not None:
+        where = "" if setting == "token" else f" (from {setting})"
+        raise ConfigurationError(
+            f"the API token{where} contains whitespace or a control character "
+            f"(U+{ord(bad):04X}); a token is one word: copy it again without spaces or "
+            "line breaks",
+            setting=setting,
+        )
+
+
+def check_user_agent(user_agent: object) -> None:
+    """Refuse a ``user_agent`` suffix that is not a string or holds a control character
+    (CR or LF would split the header; aiohttp would refuse every request)."""
+    if user_agent is None:
+        return
+    if not isinstance(user_agent, str):
+        raise ConfigurationError(
+            f"user_agent must be a string, not {type(user_agent).__name__}",
+            setting="user_agent",
+        )
+    bad = _unsafe_char(user_agent, spaces=True)
+    if bad is not None:
+        raise ConfigurationError(
+            f"user_agent {user_agent!r} contains a control character (U+{ord(bad):04X}); "
+            "a User-Agent is one line of printable text",
+            setting="user_agent",
+        )
+
+
 def _shown(url: str) -> str:
-    """A URL for an error message: any ``user:password@`` is masked."""
-    head, sep, tail = url.rpartition("@")
-    if not sep or "://" not in head:
-        return repr(url)
-    scheme, _, _ = head.partition("://")
-    return repr(f"{scheme}://***@{tail}")
+    """A URL for an error message: any ``user:password@`` is masked, scheme or not."""
+    return repr(mask_credentials(url))
+
+
+def _url_error(url: str, exc: ValueError) -> str:
+    """Why ``urlsplit`` refused ``url``, with the URL's credentials masked out of it."""
+    text = str(exc)
+    head, sep, _ = url.rpartition("@")
+    if sep:
+        userinfo = head.partition("://")[2] or head
+        for part in (userinfo, *userinfo.split(":")):
+            if part:
+                text = text.replace(part, "***")
+    return text
 
 
 def _normalise_base_url(url: str, name: str) -> str:
     """Check and normalise a base URL; ``name`` says where it came from, for errors."""
     if not isinstance(url, str):
-        raise ConfigurationError(f"{name} must be a string, not {type(url).__name__}")
+        raise ConfigurationError(f"{name} must be a string, not {type(url).__name__}", setting=name)
     where = f"{name}={_shown(url)}"
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigurationError(f"{where} is not a valid URL: {exc}") from None
+        raise ConfigurationError(
+            f"{where} is not a valid URL: {_url_error(url, exc)}", setting=name
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{where} is not an absolute http:// or https:// URL "
-            "(expected e.g. https://admin.vps.org/api/v1/)"
+            "(expected e.g. https://admin.vps.org/api/v1/)",
+            setting=name,
         )
     if parts.username or parts.password:
-        raise ConfigurationError(f"{where} must not contain credentials")
+        raise ConfigurationError(f"{where} must not contain credentials", setting=name)
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"{where} must not have a query or fragment")
+        raise ConfigurationError(f"{where} must not have a query or fragment", setting=name)
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return f"{parts.scheme}://{parts.netloc}{path}"
 
@@ -342,24 +425,41 @@ def parse_proxy(url: str, source: str) -> Proxy:
     """Check a proxy URL (``http://[user:password@]host:port``) and split off credentials.
 
     The credentials become a ``Proxy-Authorization: Basic ...`` header held as a
-    :class:`Secret`; they never appear in the URL kept for display, in logs or in errors.
+    `Secret`; they never appear in the URL kept for display, in logs or in errors,
+    also when the URL has no scheme (``alice:pw@proxy:3128``, which curl accepts and
+    vpsorg refuses: it asks for the explicit ``http://``).
     """
+    setting = source.rstrip("=")
     if not isinstance(url, str):
-        raise ConfigurationError(f"{source} must be a string, not {type(url).__name__}")
+        raise ConfigurationError(
+            f"{source} must be a string, not {type(url).__name__}", setting=setting
+        )
     where = f"proxy {_shown(url)} (from {source})"
+    text = url.strip()
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise ConfigurationError(f"{where} is not a valid URL: {exc}") from None
+        raise ConfigurationError(
+            f"{where} is not a valid URL: {_url_error(url, exc)}", setting=setting
+        ) from None
+    if "://" not in text:
+        raise ConfigurationError(
+            f"{where} has no scheme: write it as http://host:port (with any "
+            "user:password@ after the http://)",
+            setting=setting,
+        )
     if parts.scheme != "http" or not parts.hostname:
         raise ConfigurationError(
             f"{where} is not an http:// URL (e.g. http://proxy.example:3128); "
             "the proxy itself is reached over plain HTTP, https:// APIs go through a "
-            "CONNECT tunnel"
+            "CONNECT tunnel",
+            setting=setting,
         )
     if (parts.path not in ("", "/")) or parts.query or parts.fragment:
-        raise ConfigurationError(f"{where} must not have a path, query or fragment")
+        raise ConfigurationError(
+            f"{where} must not have a path, query or fragment", setting=setting
+        )
     authorization: Secret | None = None
     if parts.username is not None or parts.password is not None:
         user = unquote(parts.username or "")

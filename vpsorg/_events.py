@@ -31,11 +31,13 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlencode, urlsplit
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._secrets import redact, redact_headers
 
 __all__ = [
     "EVENT_HEADERS",
@@ -64,7 +66,7 @@ EVENT_HEADERS: tuple[str, ...] = (
 may show; every other header is left out.
 """
 
-_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+_NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
 
 @attrs.frozen(kw_only=True)
@@ -125,9 +127,10 @@ class AttemptEnded:
     """Seconds from sending to the whole response read (or to the error)."""
     request_id: str | None
     """The response's ``X-Request-ID``, when it has one (quote it to support)."""
-    headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, eq=False)
-    """The response headers named in :data:`EVENT_HEADERS` (read-only; empty without a
-    response).
+    headers: CIMultiDictProxy[str] = attrs.field(default=_NO_HEADERS, eq=False)
+    """The response headers named in `EVENT_HEADERS`, every value of each, scrubbed
+    of the client's secrets: read-only and case-insensitive (``multidict.CIMultiDictProxy``,
+    so ``headers.get("retry-after")`` works); empty without a response.
     """
 
 
@@ -209,10 +212,28 @@ def full_url(url: str, params: Mapping[str, str] | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
-def event_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+def event_headers(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
     """The allow-listed headers of a response, read-only (private)."""
-    shown = {name: headers[name] for name in EVENT_HEADERS if name in headers}
-    return MappingProxyType(shown) if shown else _NO_HEADERS
+    if not headers:
+        return _NO_HEADERS
+    # As is from AiohttpTransport, which scrubbed them; a custom transport's are not.
+    headers = redact_headers(headers)
+    shown: CIMultiDict[str] | None = None
+    for name in EVENT_HEADERS:
+        values = headers.getall(name, ())
+        if values:
+            if shown is None:
+                shown = CIMultiDict()
+            for value in values:
+                shown.add(name, value)
+    return _NO_HEADERS if shown is None else CIMultiDictProxy(shown)
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The request id a response carries (``X-Request-ID`` or ``Request-Id``), scrubbed
+    of the client's secrets, or None (private)."""
+    value = headers.get("X-Request-ID") or headers.get("X-Request-Id") or headers.get("Request-Id")
+    return None if value is None else redact(value)
 
 
 class Emitter:

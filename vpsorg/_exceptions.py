@@ -38,13 +38,19 @@ the ``Authorization`` header back), replacing them with ``[REDACTED]``.
 
 from __future__ import annotations
 
-import html
-import json
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+
+from . import _secrets
+
+# The scrubbing lives in _secrets; these names stay importable from here.
+from ._secrets import REDACTED as REDACTED
+from ._secrets import redact as redact
+from ._secrets import redact_bytes as redact_bytes
+from ._secrets import redact_object as redact_object
+from ._secrets import register_secret as register_secret
+from ._secrets import unregister_secret as unregister_secret
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -79,97 +85,6 @@ __all__ = [
     "status_error_class",
 ]
 
-REDACTED = "[REDACTED]"
-_MIN_SECRET_CHARS = 4
-
-# The tokens of the live transports, counted (two clients may share one token), and the
-# forms each can take in a body: as is, JSON-escaped, percent-encoded, HTML-escaped.
-_secret_counts: dict[str, int] = {}
-_secret_forms: tuple[str, ...] = ()
-_secret_forms_bytes: tuple[bytes, ...] = ()
-_secrets_lock = threading.Lock()
-
-
-def _forms_of(secret: str) -> set[str]:
-    return {
-        secret,
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        quote(secret, safe=""),
-        html.escape(secret),
-    }
-
-
-def _rebuild_forms() -> None:
-    global _secret_forms, _secret_forms_bytes
-    forms: set[str] = set()
-    for secret in _secret_counts:
-        forms |= _forms_of(secret)
-    # Longest first, so a form that contains another is replaced whole.
-    _secret_forms = tuple(sorted(forms, key=len, reverse=True))
-    _secret_forms_bytes = tuple(f.encode() for f in _secret_forms)
-
-
-def register_secret(secret: str) -> None:
-    """Scrub ``secret`` from every error built from now on (the transport calls this).
-
-    Secrets shorter than four characters are not registered: replacing them would
-    garble every message and they protect nothing.
-    """
-    if len(secret) < _MIN_SECRET_CHARS:
-        return
-    with _secrets_lock:
-        _secret_counts[secret] = _secret_counts.get(secret, 0) + 1
-        if _secret_counts[secret] == 1:
-            _rebuild_forms()
-
-
-def unregister_secret(secret: str) -> None:
-    """Undo one :func:`register_secret` (the transport calls this when it is closed)."""
-    with _secrets_lock:
-        count = _secret_counts.get(secret)
-        if count is None:
-            return
-        if count > 1:
-            _secret_counts[secret] = count - 1
-        else:
-            del _secret_counts[secret]
-            _rebuild_forms()
-
-
-def redact(text: str) -> str:
-    """``text`` with every registered secret (in any of its forms) replaced."""
-    for form in _secret_forms:
-        if form in text:
-            text = text.replace(form, REDACTED)
-    return text
-
-
-def redact_bytes(data: bytes) -> bytes:
-    """``data`` with every registered secret (in any of its forms) replaced."""
-    for form in _secret_forms_bytes:
-        if form in data:
-            data = data.replace(form, REDACTED.encode())
-    return data
-
-
-def redact_object(value: object) -> object:
-    """A decoded JSON value with every registered secret replaced in keys and strings."""
-    if not _secret_forms:
-        return value
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, bytes):
-        return redact_bytes(value)
-    if isinstance(value, Mapping):
-        return {redact_object(k): redact_object(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_object(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(redact_object(v) for v in value)
-    return value
-
-
 _SNIPPET_CHARS = 200
 
 
@@ -203,7 +118,7 @@ class VPSOrgError(Exception):
     created_server: Server | None = None
 
     def __init__(self, *args: object) -> None:
-        if _secret_forms:
+        if _secrets.active():
             args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         super().__init__(*args)
 
@@ -240,7 +155,20 @@ class VPSOrgDeprecationWarning(VPSOrgWarning, DeprecationWarning):
 
 
 class ConfigurationError(VPSOrgError, ValueError):
-    """The client was configured in a way that cannot work (no token, a bad URL, ...)."""
+    """The client was configured in a way that cannot work (no token, a bad URL, ...).
+
+    The message never shows the token, and shows a URL's ``user:password@`` as ``***@``.
+
+    Attributes:
+        setting: the setting whose value is refused, under the name it was given:
+            an argument (``"token"``, ``"base_url"``, ``"proxy"``, ``"user_agent"``) or an
+            environment variable (``"VPSORG_API_TOKEN"``, ``"HTTPS_PROXY"``, ...);
+            ``None`` when no single setting is at fault (a closed client, say).
+    """
+
+    def __init__(self, *args: object, setting: str | None = None) -> None:
+        super().__init__(*args)
+        self.setting = setting
 
 
 class InvalidInputError(VPSOrgError, ValueError):
@@ -277,7 +205,7 @@ class APIResponseValidationError(VPSOrgError):
         method: str = "",
         url: str = "",
     ) -> None:
-        if _secret_forms:
+        if _secrets.active():
             body = redact_bytes(body) if isinstance(body, bytes) else body
         where = f" for {method} {url}" if method else ""
         super().__init__(
@@ -316,7 +244,7 @@ class APIStatusError(VPSOrgError):
         method: str = "",
         url: str = "",
     ) -> None:
-        if _secret_forms:
+        if _secrets.active():
             message, body = redact(message), redact_object(body)
             request_id = None if request_id is None else redact(request_id)
         self.status_code = status_code
@@ -401,7 +329,7 @@ class APIConnectionError(VPSOrgError):
     """
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
-        message = redact(message) if _secret_forms else message
+        message = redact(message) if _secrets.active() else message
         where = f"{method} {url}: " if method else ""
         super().__init__(f"{where}{message}")
         self.method = method
@@ -479,7 +407,7 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
 
     def __init__(self, message: str, *, error: APIStatusError) -> None:
         VPSOrgError.__init__(self, f"{error.method} {error.url}: {message}")
-        self.reason: str = redact(message) if _secret_forms else message
+        self.reason: str = redact(message) if _secrets.active() else message
         self.retryable: bool = True
         self.method: str = error.method
         self.url: str = error.url

@@ -38,8 +38,10 @@ def test_ctrl_c_during_create_wait_says_which_server_was_created(sim: Simulator)
 
 
 def test_ctrl_c_during_reboot_wait_says_which_reboots_were_accepted(sim: Simulator) -> None:
-    sim.script(path="/api/v1/servers/", method="GET", status=503)
-    sim.script(path="/api/v1/servers/", method="GET", delay=20.0)
+    # One pending id is checked by GET of its own (cheaper than listing the account):
+    # a 503, then an answer slow enough that the interrupt comes while it is pending.
+    sim.script(path="/api/v1/servers/12345/", method="GET", status=503)
+    sim.script(path="/api/v1/servers/12345/", method="GET", delay=20.0)
     command = [*MODULE, "-vv", *_connection(sim), "servers", "reboot", "12345", "--wait"]
     with Watched(command) as running:
         running.wait_for(r"POST .*/12345/reboot/ -> 200")

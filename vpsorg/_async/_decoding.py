@@ -12,6 +12,7 @@ from typing import TypeVar
 from .. import _json
 from .._converter import DecodeError, NotJSONError, structure_json, structure_page
 from .._exceptions import APIResponseValidationError
+from .._secrets import redact
 from ._transport import Response
 
 __all__ = ["decode_json", "decode_model", "decode_page"]
@@ -68,9 +69,12 @@ def _structured(
     try:
         return decode(response.body, cls)
     except NotJSONError:
-        raise _invalid("the response is not valid JSON", response, method, url) from None
+        message = "the response is not valid JSON"
     except DecodeError as exc:
-        message = (
+        message = redact(  # scrubbed here too: this frame's locals outlive the raise
             f"the response does not match {cls.__name__}: {exc}" if name_the_type else str(exc)
         )
-        raise _invalid(message, response, method, url) from None
+    # Raised outside the except clauses: the decoder's error quotes values of the body
+    # (which a server may have echoed the token into), so it must not be the __context__
+    # of this error, whose message is scrubbed.
+    raise _invalid(message, response, method, url)

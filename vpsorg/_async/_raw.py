@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Mapping
-from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 
+from .._events import request_id
 from .._exceptions import VPSOrgError
+from .._secrets import redact_headers
 from ..models import ActionResult, Server, ServerPage
 from ._transport import Response
 
@@ -54,8 +56,13 @@ class RawResponse(Generic[T]):
     """The HTTP status of the final response (2xx). 204 for a delete; a retried delete
     whose first attempt did delete (the API then answers 404) shows 204 too.
     """
-    headers: Mapping[str, str] = attrs.field(eq=False)
-    """The final response's headers (read-only), without credentials or cookies."""
+    headers: CIMultiDictProxy[str] = attrs.field(eq=False)
+    """The final response's headers, read-only, without credentials or cookies, and
+    scrubbed of the client's secrets: a case-insensitive multi-valued mapping
+    (``multidict.CIMultiDictProxy``, as aiohttp's), so ``headers.get("content-type")``
+    works whatever the server's spelling and ``headers.getall("Link")`` gives every
+    value of a repeated header, in order.
+    """
     request_id: str | None
     """The response's ``X-Request-ID``, or None: quote it in a support ticket."""
     attempts: int
@@ -157,13 +164,12 @@ async def _raw(call: Awaitable[T]) -> RawResponse[T]:
     response = capture.response
     if response is None:  # pragma: no cover - every method sends exactly one request
         raise VPSOrgError("no response was captured for the raw call")
-    headers = {k: v for k, v in response.headers.items() if k.lower() not in _HIDDEN_HEADERS}
     return RawResponse(
         method=capture.method,
         url=capture.url,
         status_code=response.status,
-        headers=MappingProxyType(headers),
-        request_id=_request_id(response.headers),
+        headers=_shown_headers(response.headers),
+        request_id=request_id(response.headers),
         attempts=capture.attempts,
         elapsed=capture.elapsed,
         parsed=parsed,
@@ -269,5 +275,13 @@ async def _first_page(listing: _Listing) -> ServerPage:
     raise VPSOrgError("the server list gave no page")  # pragma: no cover
 
 
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    return headers.get("X-Request-ID") or headers.get("X-Request-Id") or headers.get("Request-Id")
+def _shown_headers(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    """The headers without credentials and cookies (every value of the others, in order)."""
+    headers = redact_headers(headers)  # as is from AiohttpTransport, which scrubbed them
+    if not any(name.lower() in _HIDDEN_HEADERS for name in headers):
+        return headers
+    shown: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        if name.lower() not in _HIDDEN_HEADERS:
+            shown.add(name, value)
+    return CIMultiDictProxy(shown)

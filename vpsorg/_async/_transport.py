@@ -9,7 +9,13 @@ What it guarantees, whatever the server does:
 * the body read is bounded by ``Limits.max_response_bytes`` *after* decoding: a
   compressed body is inflated here, chunk by chunk, and refused with
   :class:`~vpsorg.ResponseTooLargeError` as soon as it passes the cap;
-* the body and headers of every non-2xx answer are scrubbed of the client's token;
+* the headers of every answer, and the body of every non-2xx answer, are scrubbed of
+  the client's secrets (its token, its proxy's credentials), so a server that echoes
+  them cannot put them in an error, an event, a log line or a raw response;
+* no aiohttp or OS exception is kept in the chain of the error raised: a scrubbed
+  stand-in (`vpsorg._secrets.ScrubbedCause`) is its ``__cause__``, and it has no
+  ``__context__`` (aiohttp quotes a malformed status line, and keeps the request's
+  headers, in its exceptions);
 * the request counts as sent only once a connection (TLS and proxy tunnel included)
   was open, so a timeout while connecting never makes a create ambiguous;
 * the connections are closed by :meth:`AiohttpTransport.aclose` from any event loop, or
@@ -19,6 +25,8 @@ What it guarantees, whatever the server does:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import logging
 import platform
@@ -33,19 +41,24 @@ from typing import Any, Protocol
 import aiohttp
 import attrs
 import yarl
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from .. import _runtime
-from .._config import ClientConfig, RedactedHeader, Timeout
+from .._config import ClientConfig, Timeout
 from .._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
     ConfigurationError,
     ResponseTooLargeError,
-    redact,
+)
+from .._secrets import (
+    RedactedHeader,
+    Secret,
     redact_bytes,
+    redact_fragments,
+    redact_headers,
     register_secret,
+    scrubbed_cause,
     unregister_secret,
 )
 from .._version import __version__
@@ -85,13 +98,23 @@ _TLS_MISMATCH_HINTS = (
 )
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, repr=False)
 class Response:
-    """One HTTP response, read whole."""
+    """One HTTP response, read whole (its headers scrubbed of the client's secrets).
+
+    Its repr shows sizes, not contents: a 2xx body is not scrubbed, and an error tracker
+    that records the local variables of a traceback's frames prints their reprs.
+    """
 
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # aiohttp's CIMultiDictProxy from AiohttpTransport
     body: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"Response(status={self.status}, headers=<{len(self.headers)} headers>, "
+            f"body=<{len(self.body)} bytes>)"
+        )
 
 
 class AsyncTransport(Protocol):
@@ -168,8 +191,12 @@ class AiohttpTransport:
         self._plain_base = _plain_base(config.base_url)
         token = config.token.reveal()
         self._token = token
-        register_secret(token)
-        self._unregister = weakref.finalize(self, unregister_secret, token)
+        secrets = [token]
+        if config.proxy is not None and config.proxy.authorization is not None:
+            secrets.extend(_proxy_secrets(config.proxy.authorization))
+        for secret in secrets:
+            register_secret(secret)
+        self._unregister = weakref.finalize(self, _unregister_all, tuple(secrets))
         self._headers = {
             "Authorization": RedactedHeader("Bearer " + token),
             "Content-Type": "application/json",
@@ -298,6 +325,8 @@ class AiohttpTransport:
             else self._client_timeout(timeout)
         )
         response: aiohttp.ClientResponse | None = None
+        failure: APIConnectionError | None = None
+        cause: BaseException | None = None
         task = asyncio.current_task()
         # A URL under the base URL made of unreserved characters is already encoded:
         # yarl then only splits it instead of requoting every part.
@@ -318,7 +347,10 @@ class AiohttpTransport:
                 proxy=self._proxy,
                 proxy_headers=self._proxy_headers,
             )
-            headers: Mapping[str, str] = response.headers
+            # A server may echo the Authorization header back: in a header of any
+            # answer (X-Request-ID, a Location), or in the body of an error. Scrubbed
+            # first, so no frame local holds the raw headers if reading the body fails.
+            headers = redact_headers(response.headers)
             length = response.content_length
             encoding = headers.get("Content-Encoding")
             if (
@@ -341,14 +373,17 @@ class AiohttpTransport:
             # Deprecation and Sunset headers are the pipeline's to announce, once the
             # call's result is safe (a warning raised as an error must not lose it).
             if not 200 <= status < 300:
-                # A server may echo the Authorization header back in an error.
                 body = redact_bytes(body)
-                headers = _redact_headers(headers)
+                if status == 407 and self._proxy is not None:
+                    raise _proxy_refused(self._proxy, status, method, url)
             return Response(status, headers, body)
-        except (APIConnectionError, APIResponseValidationError):
-            raise
+        except (APIConnectionError, APIResponseValidationError) as error:
+            # From _read or _too_large: their frames hold aiohttp's response (whose repr
+            # shows the raw headers) as a local, which an error tracker recording locals
+            # would print; the traceback starts here instead.
+            raise error.with_traceback(None) from error.__cause__
         except BaseException as exc:
-            mapped = _map_exception(
+            failure = _map_exception(
                 exc,
                 method,
                 url,
@@ -356,13 +391,18 @@ class AiohttpTransport:
                 got_response=response is not None,
                 via_proxy=self._proxy,
             )
-            if mapped is None:
+            if failure is None:
                 raise
-            raise mapped from exc
+            cause = scrubbed_cause(exc)
         finally:
             self._connected.discard(task)
             if response is not None:
                 response.release()
+                response = None  # no frame local keeps the unscrubbed answer
+        # Raised here, outside the except clause, so that the aiohttp error (which may
+        # quote what the server sent) is not its __context__: only the scrubbed stand-in.
+        assert failure is not None  # every other way out of the try returns or raises
+        raise failure from cause
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
         """Read and decode a body, refusing it once its decoded size passes the cap."""
@@ -373,7 +413,10 @@ class AiohttpTransport:
         if decoder is None and encoding not in ("", "identity"):
             response.close()
             raise APIResponseValidationError(
-                f"unsupported Content-Encoding {encoding!r} (vpsorg asked for {_ACCEPT_ENCODING})",
+                # The header as sent (the error scrubs it), not lower-cased: a token
+                # echoed here must still be recognised.
+                f"unsupported Content-Encoding {response.headers.get('Content-Encoding')!r} "
+                f"(vpsorg asked for {_ACCEPT_ENCODING})",
                 status_code=response.status,
                 body=b"",
                 method=method,
@@ -423,15 +466,18 @@ class AiohttpTransport:
                     self._too_large(response, chunks, method, url)
                 chunks.append(tail)
         except zlib.error as exc:
-            response.close()
-            raise APIResponseValidationError(
-                f"the {encoding}-encoded body is corrupt ({exc})",
-                status_code=response.status,
-                body=b"".join(chunks)[:1024],
-                method=method,
-                url=url,
-            ) from None
-        return b"".join(chunks)
+            corrupt = str(exc)
+        else:
+            return b"".join(chunks)
+        # Raised outside the except clause: no foreign exception in the error's chain.
+        response.close()
+        raise APIResponseValidationError(
+            f"the {encoding}-encoded body is corrupt ({corrupt})",
+            status_code=response.status,
+            body=b"".join(chunks)[:1024],
+            method=method,
+            url=url,
+        )
 
     def _too_large(
         self, response: aiohttp.ClientResponse, chunks: list[bytes], method: str, url: str
@@ -543,14 +589,25 @@ class _DeflateDecoder:
         return b"" if self._inner is None else self._inner.flush()
 
 
-def _redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """The headers with the token scrubbed from every value (a copy only when needed)."""
-    if not any(redact(value) != value for value in headers.values()):
-        return headers
-    scrubbed: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        scrubbed.add(name, redact(value))
-    return CIMultiDictProxy(scrubbed)
+def _proxy_secrets(authorization: Secret) -> list[str]:
+    """What of a ``Basic`` proxy authorization a proxy could echo: the base64 blob, the
+    ``user:password`` pair and the password."""
+    blob = authorization.reveal().partition(" ")[2]
+    secrets = [blob]
+    try:
+        pair = base64.b64decode(blob, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):  # pragma: no cover - parse_proxy made it
+        return secrets
+    secrets.append(pair)
+    password = pair.partition(":")[2]
+    if password:
+        secrets.append(password)
+    return secrets
+
+
+def _unregister_all(secrets: tuple[str, ...]) -> None:
+    for secret in secrets:
+        unregister_secret(secret)
 
 
 _abandon_lock = threading.Lock()
@@ -658,12 +715,7 @@ def _connect_error(
     where = f"{host}:{port}"
     os_error = getattr(exc, "os_error", None) or exc
     if isinstance(exc, aiohttp.ClientHttpProxyError):
-        reason = f"the proxy {via_proxy} refused the tunnel to {where}: HTTP {exc.status}"
-        if exc.status == 407:
-            reason += " (proxy authentication required or wrong credentials)"
-        error = APIConnectionError(reason, method=method, url=url)
-        error.retryable = exc.status not in (403, 407)
-        return error
+        return _proxy_refused(via_proxy, exc.status, method, url, tunnel_to=where)
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return APIConnectionError(
             f"could not reach the proxy {via_proxy}: {_strerror(os_error)}", method=method, url=url
@@ -704,6 +756,24 @@ def _connect_error(
     return APIConnectionError(reason, method=method, url=url)
 
 
+def _proxy_refused(
+    via_proxy: str | None, status: int, method: str, url: str, *, tunnel_to: str | None = None
+) -> APIConnectionError:
+    """The error for a proxy that refused the request (plain http) or its tunnel (https).
+
+    Nothing reached the API. A 403 or 407 is not retried: the proxy's policy or
+    credentials must change first.
+    """
+    what = f"the tunnel to {tunnel_to}" if tunnel_to else "the request"
+    reason = f"the proxy {via_proxy} refused {what}: HTTP {status}"
+    if status == 407:
+        reason += " (proxy authentication required or wrong credentials)"
+    error = APIConnectionError(reason, method=method, url=url)
+    error.request_sent = False
+    error.retryable = status not in (403, 407)
+    return error
+
+
 def _address(exc: BaseException, url: str) -> tuple[str, int | str]:
     host = getattr(exc, "host", None)
     port = getattr(exc, "port", None)
@@ -723,15 +793,16 @@ def _strerror(exc: BaseException) -> str:
     """The human part of an OS or SSL error ("Connection reset by peer")."""
     text = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
     if isinstance(text, str) and text:
-        return text
+        return redact_fragments(text)
     return _describe(exc)
 
 
 def _describe(exc: BaseException) -> str:
-    """A short description of an exception; never raises, whatever the exception."""
+    """A short description of an exception, scrubbed of every secret even where the
+    exception's message cut one short; never raises, whatever the exception."""
     name = type(exc).__name__
     try:
-        text = str(exc)
+        text = redact_fragments(str(exc))
     except Exception:
         text = ""
     if not text:

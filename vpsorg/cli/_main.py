@@ -87,6 +87,8 @@ def cli(
     settings.allow_insecure_http = allow_insecure_http
     if ctx.get_parameter_source("base_url") is click.core.ParameterSource.ENVIRONMENT:
         settings.base_url_source = f"${ENV_BASE_URL}"
+    if ctx.get_parameter_source("token") is click.core.ParameterSource.ENVIRONMENT:
+        settings.token_source = f"${ENV_TOKEN}"
     if output is not None:
         settings.output = "json" if output.lower() == "json" else "table"
     enable_logging(ctx, verbose)

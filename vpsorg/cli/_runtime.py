@@ -29,6 +29,7 @@ import click
 import vpsorg
 from vpsorg import _runtime as _loop_runtime
 from vpsorg._config import ENV_BASE_URL, ENV_TOKEN
+from vpsorg._secrets import mask_credentials
 
 __all__ = [
     "ENV_BASE_URL",
@@ -80,8 +81,10 @@ class Settings:
     """The group-level options every command reads (``ctx.obj``).
 
     The token is held here only to hand it to :class:`vpsorg.AsyncClient`; it is never
-    printed. ``base_url_source`` names where the base URL came from (``--base-url`` or
-    ``$VPSORG_BASE_URL``), so an unusable one is reported under the name the user gave it.
+    printed, and a base URL is shown with any ``user:password@`` masked.
+    ``token_source`` and ``base_url_source`` name where each came from (``--token`` or
+    ``$VPSORG_API_TOKEN``, ``--base-url`` or ``$VPSORG_BASE_URL``), so an unusable one is
+    reported under the name the user gave it.
     """
 
     token: str | None = None
@@ -89,11 +92,13 @@ class Settings:
     output: OutputFormat | None = None
     allow_insecure_http: bool = False
     base_url_source: str = "--base-url"
+    token_source: str = "--token"
 
     def __repr__(self) -> str:
-        # Keep the token out of any debug print of the context.
+        # Keep the token, and a base URL's credentials, out of any debug print.
         token = "set" if self.token else "unset"
-        return f"Settings(token=<{token}>, base_url={self.base_url!r}, output={self.output!r})"
+        base_url = None if self.base_url is None else mask_credentials(self.base_url)
+        return f"Settings(token=<{token}>, base_url={base_url!r}, output={self.output!r})"
 
     @property
     def output_format(self) -> OutputFormat:
@@ -110,8 +115,10 @@ class Settings:
     def client(self) -> vpsorg.AsyncClient:
         """A new client for these settings; call it inside the running event loop.
 
-        A missing token is a usage error (exit 2); a base URL the SDK refuses is reported
-        as ``error: $VPSORG_BASE_URL='...': ...`` (exit 2) without a usage banner.
+        A missing token is a usage error (exit 2). A setting the SDK refuses is reported
+        under the option (or variable) it came from, without a usage banner (exit 2):
+        ``error: $VPSORG_BASE_URL='...': ...`` for a base URL (its credentials masked),
+        ``error: --token: ...`` for a token (never shown).
         """
         if not self.token:
             raise click.UsageError(
@@ -125,10 +132,18 @@ class Settings:
                 allow_insecure_http=self.allow_insecure_http,
             )
         except vpsorg.ConfigurationError as exc:
-            # The token is a non-empty string, so what the SDK refused is the base URL.
             message = one_line(exc).replace("allow_insecure_http=True", "--allow-insecure-http")
-            click.echo(f"error: {self.base_url_source}={self.base_url!r}: {message}", err=True)
+            click.echo(f"error: {self._blame(exc.setting)}{message}", err=True)
             raise click.exceptions.Exit(EXIT_USAGE) from None
+
+    def _blame(self, setting: str | None) -> str:
+        """``"<option>: "`` for the SDK setting at fault (``""`` when it is none of ours)."""
+        if setting in ("token", ENV_TOKEN):
+            return f"{self.token_source}: "
+        if setting in ("base_url", ENV_BASE_URL):
+            shown = mask_credentials(self.base_url or os.environ.get(ENV_BASE_URL) or "")
+            return f"{self.base_url_source}={shown!r}: "
+        return ""
 
 
 def connection_hint(base_url: str) -> str:
@@ -138,6 +153,7 @@ def connection_hint(base_url: str) -> str:
     starts a simulator where this command looked for one.
     """
     parts = urllib.parse.urlsplit(base_url)
+    base_url = mask_credentials(base_url)
     if (parts.hostname or "") in _LOCAL_HOSTS:
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -66,12 +66,28 @@ class Simulator:
         """The random-fault settings in force."""
         return self._call(lambda: self._app.injector.config)
 
-    def set_faults(self, faults: FaultConfig) -> None:
+    def set_faults(self, faults: FaultConfig | None) -> None:
         """Replace the random-fault settings from now on.
 
-        >>> sim.set_faults(FaultConfig(error_rate_503=0.2))  # doctest: +SKIP
+        Args:
+            faults: the new settings; ``None`` means no faults (as ``FaultConfig()``).
+
+        Raises:
+            TypeError: ``faults`` is neither a ``FaultConfig`` nor ``None`` (nothing
+                is changed).
+
+        Examples:
+            ```python
+            sim.set_faults(FaultConfig(error_rate_503=0.2))
+            sim.set_faults(None)  # no faults any more
+            ```
         """
-        self._call(lambda: self._app.injector.set_config(faults))
+        config = FaultConfig() if faults is None else faults
+        if not isinstance(config, FaultConfig):
+            raise TypeError(
+                f"set_faults() takes a FaultConfig or None, not {type(faults).__name__}"
+            )
+        self._call(lambda: self._app.injector.set_config(config))
 
     def script(
         self,
