@@ -45,6 +45,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
     printed = _python("-m", "benchmarks", "--smoke", "--rounds", "1", "--json", str(out))
     assert "| client | concurrency |" in printed
+    assert "| vs raw aiohttp | vs hand-tuned |" in printed
+    assert printed.count("| hand-tuned aiohttp + msgspec |") == 4  # cases 1 and 2, 10 and 100
     assert "## Targets" in printed
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return data
@@ -63,13 +65,20 @@ def test_meta_names_the_server_and_the_machine(report: dict[str, Any]) -> None:
 def test_http_cases_have_every_client_and_concurrency(report: dict[str, Any]) -> None:
     cases = report["cases"]
     get_clients = {row["key"].split("/")[1] for row in cases["get_fanout"]}
-    assert {"aiohttp", "sdk_get_many", "sdk_pool", "httpx", "requests_threads", "requests_seq"} <= (
-        get_clients
-    )
+    assert {
+        "aiohttp",
+        "tuned",
+        "sdk_get_many",
+        "sdk_pool",
+        "httpx",
+        "requests_threads",
+        "requests_seq",
+    } <= get_clients
     list_clients = {row["key"].split("/")[1] for row in cases["list_pages"]}
-    assert list_clients == {"aiohttp", "sdk"}
+    assert list_clients == {"aiohttp", "tuned", "sdk"}
     for row in cases["get_fanout"] + cases["list_pages"] + cases["blocking"]:
-        _numbers(row, HTTP_FIELDS)
+        # Case 1 ran, so every row has its ratio to the hand-tuned baseline too.
+        _numbers(row, (*HTTP_FIELDS, "ratio_tuned"))
         assert len(row["rounds"]["rate"]) == report["meta"]["rounds"]
 
 
@@ -115,6 +124,9 @@ def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None
 def test_every_target_is_listed(report: dict[str, Any]) -> None:
     targets = report["targets"]
     assert len(targets) >= 9
+    names = [target["target"] for target in targets]
+    assert "AsyncClient get_many ÷ hand-tuned aiohttp, GET fan-out, concurrency 100" in names
+    assert "AsyncClient list pages of 50 ÷ hand-tuned aiohttp + msgspec, concurrency 100" in names
     for target in targets:
         assert target["pass"] in (True, False, None)
         if target["pass"] is not None:
