@@ -37,6 +37,7 @@ __all__ = [
     "ResourceUsage",
     "Server",
     "ServerPage",
+    "session",
     "tuned_get",
     "tuned_list",
 ]
@@ -90,7 +91,8 @@ class ServerPage(msgspec.Struct):
     results: list[Server]
 
 
-def _session(target: Target) -> aiohttp.ClientSession:
+def session(target: Target) -> aiohttp.ClientSession:
+    """The one session: the SDK's connector limit, the target's headers, a total timeout."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
         headers=target.headers,
@@ -109,10 +111,10 @@ async def tuned_get(target: Target, ids: Sequence[int], concurrency: int, span: 
     by_id = {i: yarl.URL(target.detail_url(i), encoded=True) for i in set(ids)}
     urls = [by_id[i] for i in ids]
     decode = msgspec.json.Decoder(Server).decode
-    async with _session(target) as session:
+    async with session(target) as client:
 
         async def get(url: yarl.URL) -> Server:
-            async with session.get(url) as response:
+            async with client.get(url) as response:
                 body = await response.read()
                 if response.status != 200:
                     raise WorkloadError(f"HTTP {response.status}")
@@ -133,13 +135,13 @@ async def tuned_list(target: Target, listings: int, concurrency: int, span: Span
     """Hand-tuned aiohttp: follow ``next`` as encoded URLs, msgspec into ``ServerPage``."""
     first = yarl.URL(target.list_url, encoded=True)
     decode = msgspec.json.Decoder(ServerPage).decode
-    async with _session(target) as session:
+    async with session(target) as client:
 
         async def listing(_: int) -> int:
             url: yarl.URL | None = first
             pages = 0
             while url is not None and pages < _MAX_PAGES:
-                async with session.get(url) as response:
+                async with client.get(url) as response:
                     body = await response.read()
                     if response.status != 200:
                         raise WorkloadError(f"HTTP {response.status}")
