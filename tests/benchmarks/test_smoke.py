@@ -186,3 +186,50 @@ def test_aiohttp_variants_diagnostic_runs() -> None:
     rows = lines[lines.index("|---|---|---|") + 1 :]
     assert len(rows) == 11, out
     assert all(float(row.rsplit("|", 3)[1]) > 0 for row in rows), out
+
+
+# benchmarks._cg: the measured section outside valgrind, and reading callgrind's files.
+CG_CHECK = """
+import gc, json, os, sys, tempfile
+from pathlib import Path
+os.environ["VPSORG_BENCH_TRACEMALLOC"] = "1"
+from benchmarks import _cg
+
+with _cg.section():  # not under valgrind: no client request, still counts GC and memory
+    kept = [bytearray(1000) for _ in range(100)]
+    gc.collect()
+section = {"collections": _cg.last.collections, "peak": _cg.last.peak_bytes}
+
+folder = Path(tempfile.mkdtemp())
+(folder / "out").write_text(
+    "events: Ir\\n"
+    "fn=(1) main\\n0 100\\ncfn=(2) PyObject_Malloc\\ncalls=3 0\\n0 60\\n"
+    "fn=(2)\\n0 30\\ncfn=(3) _PyObject_Malloc\\ncalls=3 0\\n0 20\\n"
+    "fn=(3)\\n0 20\\ncfn=(3)\\ncalls=5 0\\n0 7\\n"
+    "summary: 150\\ntotals: 150\\n"
+)
+profile = _cg.read_profile(folder / "out", ["PyObject_Malloc", "_PyObject_Malloc", "absent"])
+for n, (label, total) in enumerate((("empty", 10), ("work", 510)), 1):
+    (folder / f"out.{n}").write_text(
+        f"desc: Trigger: Client Request: {label}\\nevents: Ir\\nsummary: {total}\\n"
+    )
+print(json.dumps({"section": section, "instructions": profile.instructions,
+                  "calls": profile.calls, "inclusive": profile.inclusive,
+                  "dumps": _cg.read_dumps(folder / "out")}))
+"""
+
+
+def test_callgrind_helpers_count_outside_valgrind_and_read_callgrind_files() -> None:
+    seen = json.loads(_python("-c", CG_CHECK, timeout=60))
+    assert seen["section"]["collections"] >= 1
+    assert seen["section"]["peak"] >= 100 * 1000
+    assert seen["instructions"] == 150
+    # A call of a function to itself (the 5 calls of _PyObject_Malloc) is not counted.
+    assert seen["calls"] == {"PyObject_Malloc": 3, "_PyObject_Malloc": 3, "absent": 0}
+    assert seen["inclusive"] == {"PyObject_Malloc": 60, "_PyObject_Malloc": 20, "absent": 0}
+    assert seen["dumps"] == {"empty": 10, "work": 510}
+
+
+def test_instructions_diagnostic_describes_itself() -> None:
+    out = _python("-m", "benchmarks.instructions", "--help", timeout=60)
+    assert "--only" in out and "callgrind" in out
