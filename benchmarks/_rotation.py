@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from benchmarks import _env
+from benchmarks import _tuned as tuned
 from benchmarks import _workloads as w
 from benchmarks._measure import CpuUse, Span, median, median_ratio, server_bound
 from benchmarks._plan import Plan
@@ -94,6 +95,7 @@ def list_key(client: str, concurrency: int | str) -> str:
 #: Case 1 at each concurrency: key, label, workload.
 _GET_CLIENTS = (
     ("aiohttp", "raw aiohttp", w.aiohttp_get),
+    ("tuned", "hand-tuned aiohttp + msgspec", tuned.tuned_get),
     ("sdk_get_many", "AsyncClient get_many", w.sdk_get_many),
     ("sdk_pool", "AsyncClient get, worker pool", w.sdk_get_pool),
     ("httpx", "httpx.AsyncClient", w.httpx_get),
@@ -102,6 +104,7 @@ _SLOW = frozenset({"httpx"})
 #: Case 2 at each concurrency.
 _LIST_CLIENTS = (
     ("aiohttp", "raw aiohttp", w.aiohttp_list),
+    ("tuned", "hand-tuned aiohttp + msgspec", tuned.tuned_list),
     ("sdk", "AsyncClient list(page_size=50)", w.sdk_list),
 )
 
@@ -194,7 +197,9 @@ def run_rotation(
     return samples
 
 
-def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any]:
+def _row(
+    v: Variant, s: Samples, base: Samples, base_name: str, tuned: Samples | None
+) -> dict[str, Any]:
     cpu = CpuUse(median(s.client_cpu), median(s.server_cpu), median(s.other_cpu))
     return {
         "key": v.key,
@@ -207,6 +212,8 @@ def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any
         "rate": median(s.rates),
         "ratio": median_ratio(s.rates, base.rates),
         "ratio_vs": base_name,
+        # ÷ the hand-tuned aiohttp baseline of the same round (None: not measured).
+        "ratio_tuned": None if tuned is None else median_ratio(s.rates, tuned.rates),
         "client_cpu": cpu.client,
         "server_cpu": cpu.server,
         "other_cpu": cpu.other,
@@ -218,7 +225,8 @@ def _row(v: Variant, s: Samples, base: Samples, base_name: str) -> dict[str, Any
 def case_rows(
     plan: Plan, variants: list[Variant], samples: dict[str, Samples], cases: Set[int]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows of the given cases of 1, 2 and 3, each with its ratio to raw aiohttp."""
+    """The rows of the given cases of 1, 2 and 3, each with its ratio to raw aiohttp
+    and, where it was measured, to the hand-tuned baseline."""
     by_key = {v.key: v for v in variants}
     head = headline(plan)
     head_base = get_key("aiohttp", head)
@@ -226,7 +234,8 @@ def case_rows(
     def row(key: str, base_key: str) -> dict[str, Any]:
         base = by_key[base_key]
         name = f"raw aiohttp, concurrency {base.concurrency}"
-        return _row(by_key[key], samples[key], samples[base_key], name)
+        tuned = samples.get(base_key.replace("/aiohttp/", "/tuned/"))
+        return _row(by_key[key], samples[key], samples[base_key], name, tuned)
 
     get_rows: list[dict[str, Any]] = []
     list_rows: list[dict[str, Any]] = []

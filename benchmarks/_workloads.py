@@ -28,7 +28,7 @@ from benchmarks._env import json_loads
 from benchmarks._measure import Span
 from benchmarks._target import MAX_CONNECTIONS, Target, WorkloadError, warm_calls
 
-__all__ = ["Target", "worker_pool"]
+__all__ = ["Target", "measure_listings", "worker_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,6 +51,22 @@ async def worker_pool(
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
     return results
+
+
+async def measure_listings(
+    listing: Callable[[int], Awaitable[int]],
+    listings: int,
+    concurrency: int,
+    span: Span,
+    what: str,
+) -> int:
+    """One listing to learn its length and warm up, then ``listings`` of them in ``span``
+    by a worker pool; returns the pages read, checked against that length."""
+    expected = await listing(0)
+    await worker_pool(listing, range(warm_calls(concurrency)), concurrency)
+    with span:
+        pages = await worker_pool(listing, range(listings), concurrency)
+    return _check(sum(pages), expected * listings, what)
 
 
 def _check(count: int, expected: int, what: str) -> int:
@@ -209,11 +225,7 @@ async def sdk_list(target: Target, listings: int, concurrency: int, span: Span) 
                         raise WorkloadError("not a Server")
             return pages
 
-        expected = await listing(0)
-        await worker_pool(listing, range(warm_calls(concurrency)), concurrency)
-        with span:
-            pages = await worker_pool(listing, range(listings), concurrency)
-        return _check(sum(pages), expected * listings, "list pages")
+        return await measure_listings(listing, listings, concurrency, span, "list pages")
 
 
 async def aiohttp_list(target: Target, listings: int, concurrency: int, span: Span) -> int:
@@ -240,11 +252,7 @@ async def aiohttp_list(target: Target, listings: int, concurrency: int, span: Sp
                 url = data["next"]
             return pages
 
-        expected = await listing(0)
-        await worker_pool(listing, range(warm_calls(concurrency)), concurrency)
-        with span:
-            pages = await worker_pool(listing, range(listings), concurrency)
-        return _check(sum(pages), expected * listings, "aiohttp list pages")
+        return await measure_listings(listing, listings, concurrency, span, "aiohttp list pages")
 
 
 # ---------------------------------------------------------------- blocking client

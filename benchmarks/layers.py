@@ -21,10 +21,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
+import msgspec
 import yarl
 
 import vpsorg
-from benchmarks import _env
+from benchmarks import _cg, _env, _tuned
 from benchmarks._measure import median, median_ratio
 from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
 from benchmarks._target import MAX_CONNECTIONS, Target, warm_calls
@@ -42,7 +43,8 @@ async def _timed(get: Get, ids: Sequence[int], concurrency: int) -> tuple[float,
     await worker_pool(get, ids[: warm_calls(concurrency)], concurrency)
     gc.collect()
     cpu, wall = time.process_time(), time.perf_counter()
-    await worker_pool(get, ids, concurrency)
+    with _cg.section():  # counts instructions under ``benchmarks.instructions``
+        await worker_pool(get, ids, concurrency)
     return (time.process_time() - cpu) / len(ids) * 1e6, len(ids) / (time.perf_counter() - wall)
 
 
@@ -56,6 +58,22 @@ async def _raw(target: Target, ids: Sequence[int], c: int) -> tuple[float, float
         async def get(server_id: int) -> object:
             async with session.get(target.detail_url(server_id)) as response:
                 return _env.json_loads(await response.read())
+
+        return await _timed(get, ids, c)
+
+
+async def _tuned_get(target: Target, ids: Sequence[int], c: int) -> tuple[float, float]:
+    """The hand-tuned baseline of case 1 (``benchmarks._tuned``): URLs built once."""
+    by_id = {i: yarl.URL(target.detail_url(i), encoded=True) for i in set(ids)}
+    decode = msgspec.json.Decoder(_tuned.Server).decode
+    async with _tuned.session(target) as session:
+
+        async def get(server_id: int) -> object:
+            async with session.get(by_id[server_id]) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"HTTP {response.status}")
+            return decode(body)
 
         return await _timed(get, ids, c)
 
@@ -127,12 +145,14 @@ async def _sdk_layer(layer: str, target: Target, ids: Sequence[int], c: int) -> 
         await client.servers.get_many(ids[: warm_calls(c)], concurrency=c)
         gc.collect()
         cpu, wall = time.process_time(), time.perf_counter()
-        await client.servers.get_many(ids, concurrency=c)
+        with _cg.section():
+            await client.servers.get_many(ids, concurrency=c)
         return (time.process_time() - cpu) / len(ids) * 1e6, len(ids) / (time.perf_counter() - wall)
 
 
 LAYERS: tuple[tuple[str, str], ...] = (
     ("raw", "raw aiohttp (`async with session.get`), JSON decoded"),
+    ("tuned", "hand-tuned aiohttp: URLs built once, msgspec into typed Structs"),
     ("raw_sdk_shape", "aiohttp called the SDK's way (`session._request`, its headers)"),
     ("transport", "+ the SDK's transport (`AiohttpTransport.request`)"),
     ("pipeline", "+ the request pipeline (`Pipeline.request`: retries, gate)"),
@@ -158,6 +178,8 @@ BUDGETS: dict[str, float] = {
 def _run_layer(name: str, target: Target, ids: Sequence[int], c: int) -> tuple[float, float]:
     if name == "raw":
         coro = _raw(target, ids, c)
+    elif name == "tuned":
+        coro = _tuned_get(target, ids, c)
     elif name == "raw_sdk_shape":
         coro = _raw_sdk_shape(target, ids, c)
     else:

@@ -30,9 +30,11 @@ from typing import Any
 
 import aiohttp
 import attrs
+import msgspec
+import yarl
 
 import vpsorg
-from benchmarks import _env
+from benchmarks import _cg, _env, _tuned
 from benchmarks._decode import fetch_samples
 from benchmarks._measure import median, median_ratio
 from benchmarks._server import PAGE_SIZE, SimulatorProcess, exit_on_sigterm
@@ -48,6 +50,7 @@ _MAX_PAGES = 1_000
 STEPS: tuple[tuple[str, str], ...] = (
     ("raw_dicts", "raw aiohttp, pages decoded into dicts (case 2's baseline)"),
     ("raw_models", "raw aiohttp, pages decoded into `Server` models"),
+    ("tuned", "hand-tuned aiohttp: encoded URLs, msgspec into typed Structs (case 2)"),
     ("sdk_pages", "`servers.list().pages()`, each page held while the next is fetched"),
     ("sdk_items", "`async for server in servers.list()`"),
 )
@@ -90,7 +93,8 @@ async def _measure(listing: Listing, listings: int, concurrency: int, tally: _Ta
     gc.callbacks.append(tally.on_gc)
     try:
         cpu, wall = time.process_time(), time.perf_counter()
-        pages = sum(await worker_pool(listing, range(listings), concurrency))
+        with _cg.section():  # counts instructions under ``benchmarks.instructions``
+            pages = sum(await worker_pool(listing, range(listings), concurrency))
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         gc.callbacks.remove(tally.on_gc)
@@ -103,13 +107,16 @@ async def _measure(listing: Listing, listings: int, concurrency: int, tally: _Ta
     )
 
 
-async def _raw(target: Target, models: bool, listings: int, concurrency: int) -> _Run:
+async def _raw(target: Target, step: str, listings: int, concurrency: int) -> _Run:
     tally = _Tally()
+    tuned = msgspec.json.Decoder(_tuned.ServerPage).decode
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
     async with aiohttp.ClientSession(connector=connector, headers=target.headers) as session:
 
         async def listing(_: int) -> int:
-            url: str | None = target.list_url
+            url: str | yarl.URL | None = target.list_url
+            if step == "tuned":
+                url = yarl.URL(target.list_url, encoded=True)
             pages = 0
             while url is not None and pages < _MAX_PAGES:
                 async with session.get(url) as response:
@@ -118,9 +125,11 @@ async def _raw(target: Target, models: bool, listings: int, concurrency: int) ->
                         raise WorkloadError(f"HTTP {response.status}")
                 # Each page is held while the next one is fetched, as case 2 holds it.
                 started = time.perf_counter()
-                if models:
-                    page = structure_page(body, vpsorg.Server)
-                    url = page[1]
+                if step == "tuned":
+                    link = tuned(body).next
+                    url = None if link is None else yarl.URL(link, encoded=True)
+                elif step == "raw_models":
+                    url = structure_page(body, vpsorg.Server)[1]
                 else:
                     data = _env.json_loads(body)
                     url = data["next"]
@@ -153,8 +162,8 @@ async def _sdk(target: Target, items: bool, listings: int, concurrency: int) -> 
 
 
 def _run_step(step: str, target: Target, listings: int, concurrency: int) -> _Run:
-    if step.startswith("raw"):
-        coro = _raw(target, step == "raw_models", listings, concurrency)
+    if step.startswith("raw") or step == "tuned":
+        coro = _raw(target, step, listings, concurrency)
     else:
         coro = _sdk(target, step == "sdk_items", listings, concurrency)
     return _env.run_async(coro, timeout=600)

@@ -45,6 +45,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench") / "smoke.json"
     printed = _python("-m", "benchmarks", "--smoke", "--rounds", "1", "--json", str(out))
     assert "| client | concurrency |" in printed
+    assert "| vs raw aiohttp | vs hand-tuned |" in printed
+    assert printed.count("| hand-tuned aiohttp + msgspec |") == 4  # cases 1 and 2, 10 and 100
     assert "## Targets" in printed
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return data
@@ -63,13 +65,20 @@ def test_meta_names_the_server_and_the_machine(report: dict[str, Any]) -> None:
 def test_http_cases_have_every_client_and_concurrency(report: dict[str, Any]) -> None:
     cases = report["cases"]
     get_clients = {row["key"].split("/")[1] for row in cases["get_fanout"]}
-    assert {"aiohttp", "sdk_get_many", "sdk_pool", "httpx", "requests_threads", "requests_seq"} <= (
-        get_clients
-    )
+    assert {
+        "aiohttp",
+        "tuned",
+        "sdk_get_many",
+        "sdk_pool",
+        "httpx",
+        "requests_threads",
+        "requests_seq",
+    } <= get_clients
     list_clients = {row["key"].split("/")[1] for row in cases["list_pages"]}
-    assert list_clients == {"aiohttp", "sdk"}
+    assert list_clients == {"aiohttp", "tuned", "sdk"}
     for row in cases["get_fanout"] + cases["list_pages"] + cases["blocking"]:
-        _numbers(row, HTTP_FIELDS)
+        # Case 1 ran, so every row has its ratio to the hand-tuned baseline too.
+        _numbers(row, (*HTTP_FIELDS, "ratio_tuned"))
         assert len(row["rounds"]["rate"]) == report["meta"]["rounds"]
 
 
@@ -115,6 +124,9 @@ def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None
 def test_every_target_is_listed(report: dict[str, Any]) -> None:
     targets = report["targets"]
     assert len(targets) >= 9
+    names = [target["target"] for target in targets]
+    assert "AsyncClient get_many ÷ hand-tuned aiohttp, GET fan-out, concurrency 100" in names
+    assert "AsyncClient list pages of 50 ÷ hand-tuned aiohttp + msgspec, concurrency 100" in names
     for target in targets:
         assert target["pass"] in (True, False, None)
         if target["pass"] is not None:
@@ -174,3 +186,50 @@ def test_aiohttp_variants_diagnostic_runs() -> None:
     rows = lines[lines.index("|---|---|---|") + 1 :]
     assert len(rows) == 11, out
     assert all(float(row.rsplit("|", 3)[1]) > 0 for row in rows), out
+
+
+# benchmarks._cg: the measured section outside valgrind, and reading callgrind's files.
+CG_CHECK = """
+import gc, json, os, sys, tempfile
+from pathlib import Path
+os.environ["VPSORG_BENCH_TRACEMALLOC"] = "1"
+from benchmarks import _cg
+
+with _cg.section():  # not under valgrind: no client request, still counts GC and memory
+    kept = [bytearray(1000) for _ in range(100)]
+    gc.collect()
+section = {"collections": _cg.last.collections, "peak": _cg.last.peak_bytes}
+
+folder = Path(tempfile.mkdtemp())
+(folder / "out").write_text(
+    "events: Ir\\n"
+    "fn=(1) main\\n0 100\\ncfn=(2) PyObject_Malloc\\ncalls=3 0\\n0 60\\n"
+    "fn=(2)\\n0 30\\ncfn=(3) _PyObject_Malloc\\ncalls=3 0\\n0 20\\n"
+    "fn=(3)\\n0 20\\ncfn=(3)\\ncalls=5 0\\n0 7\\n"
+    "summary: 150\\ntotals: 150\\n"
+)
+profile = _cg.read_profile(folder / "out", ["PyObject_Malloc", "_PyObject_Malloc", "absent"])
+for n, (label, total) in enumerate((("empty", 10), ("work", 510)), 1):
+    (folder / f"out.{n}").write_text(
+        f"desc: Trigger: Client Request: {label}\\nevents: Ir\\nsummary: {total}\\n"
+    )
+print(json.dumps({"section": section, "instructions": profile.instructions,
+                  "calls": profile.calls, "inclusive": profile.inclusive,
+                  "dumps": _cg.read_dumps(folder / "out")}))
+"""
+
+
+def test_callgrind_helpers_count_outside_valgrind_and_read_callgrind_files() -> None:
+    seen = json.loads(_python("-c", CG_CHECK, timeout=60))
+    assert seen["section"]["collections"] >= 1
+    assert seen["section"]["peak"] >= 100 * 1000
+    assert seen["instructions"] == 150
+    # A call of a function to itself (the 5 calls of _PyObject_Malloc) is not counted.
+    assert seen["calls"] == {"PyObject_Malloc": 3, "_PyObject_Malloc": 3, "absent": 0}
+    assert seen["inclusive"] == {"PyObject_Malloc": 60, "_PyObject_Malloc": 20, "absent": 0}
+    assert seen["dumps"] == {"empty": 10, "work": 510}
+
+
+def test_instructions_diagnostic_describes_itself() -> None:
+    out = _python("-m", "benchmarks.instructions", "--help", timeout=60)
+    assert "--only" in out and "callgrind" in out
