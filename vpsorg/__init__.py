@@ -14,9 +14,10 @@
 
 from . import fleet
 from ._async._client import AsyncClient
-from ._async._fleet import BulkProgress, ProgressCallback
+from ._async._fleet import BulkProgress, MaxErrors, ProgressCallback
 from ._async._pagination import AsyncServerList
 from ._async._raw import AsyncServersWithRawResponse, RawResponse
+from ._async._rolling import Batches, BatchSize
 from ._async._servers import AsyncServers
 from ._async._transport import AsyncTransport, Response
 from ._async._waiting import WaitProgress, WaitProgressCallback
@@ -55,6 +56,7 @@ from ._exceptions import (
     VPSOrgWarning,
     WaitTimeoutError,
 )
+from ._journal import Journal, JournalError, JournalLike
 from ._sync import ServerIterator
 from ._sync._client import Client
 from ._sync._raw import ServersWithRawResponse
@@ -65,6 +67,7 @@ from .models import (
     BulkOperationError,
     BulkResult,
     Failed,
+    NotStartedError,
     OperatingSystem,
     Outcome,
     Plan,
@@ -74,7 +77,9 @@ from .models import (
     ServerRef,
     ServerSpec,
     ServerStatus,
+    StopReason,
     Succeeded,
+    partial_result,
 )
 
 __all__ = [
@@ -94,6 +99,8 @@ __all__ = [
     "AmbiguousCreateError",
     "AuthenticationError",
     "BadRequestError",
+    "Batches",
+    "BatchSize",
     "BulkOperationError",
     "BulkProgress",
     "BulkResult",
@@ -107,9 +114,14 @@ __all__ = [
     "Failed",
     "InternalServerError",
     "InvalidInputError",
+    "Journal",
+    "JournalError",
+    "JournalLike",
     "Limits",
+    "MaxErrors",
     "NotCreatedError",
     "NotFoundError",
+    "NotStartedError",
     "OperatingSystem",
     "Outcome",
     "OutcomeUnknownError",
@@ -131,6 +143,7 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
+    "StopReason",
     "ServersWithRawResponse",
     "Succeeded",
     "Timeout",
@@ -143,4 +156,5 @@ __all__ = [
     "WaitProgressCallback",
     "__version__",
     "fleet",
+    "partial_result",
 ]

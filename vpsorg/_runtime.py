@@ -424,6 +424,10 @@ class LoopThread:
             created = getattr(call.error, "created_server", None)
             if created is not None:
                 interrupt.created_server = created  # type: ignore[attr-defined]
+            # An interrupted bulk call leaves its partial BulkResult the same way.
+            partial = getattr(call.error, "partial_result", None)
+            if partial is not None:
+                interrupt.partial_result = partial  # type: ignore[attr-defined]
             raise
         finally:
             self._calls.discard(call)
