@@ -211,6 +211,9 @@ class JournalRun(Generic[ItemT, ValueT]):
             index = record.get("i")
             if type(index) is not int or not 0 <= index < self._count:
                 raise JournalError(path, f"has a line {number} that names no item of this call")
+            earlier = self._states.get(index)
+            if earlier is not None and "at" not in record and "at" in earlier:
+                record["at"] = earlier["at"]  # an answer line: keep when it was sent
             self._states[index] = record
 
     @staticmethod
