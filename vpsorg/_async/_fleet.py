@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import sys
 from collections.abc import (
     AsyncGenerator,
@@ -195,12 +196,10 @@ async def run_bulk(
     indexes = iter(range(total))
     counts = [0, 0]  # succeeded, failed
     workers = min(concurrency, total)
-    current = [-1] * workers  # the index each worker is on: in flight if it has no outcome
     stopped: list[bool] = [False]
 
-    async def worker(slot: int) -> None:
+    async def worker() -> None:
         for index in indexes:
-            current[slot] = index
             item = pending[index]
             try:
                 if journal is None:
@@ -221,18 +220,19 @@ async def run_bulk(
 
     try:
         if workers == 1:
-            await worker(0)
+            await worker()
         elif workers:
             await _run_workers(worker, workers)
     except BaseException as interrupt:
-        in_flight = {index for index in current if index >= 0 and results[index] is None}
+        # Indexes are taken in order: those taken and without an outcome were in flight.
+        started = total - operator.length_hint(indexes)
         outcomes = [
             outcome
             if outcome is not None
             else Failed(
                 pending[index],
                 _interrupted(pending[index], in_flight_error)
-                if index in in_flight
+                if index < started
                 else NotStartedError("interrupted"),
             )
             for index, outcome in enumerate(results)
@@ -273,7 +273,7 @@ def _attach_partial(error: BaseException, result: BulkResult[Any, Any]) -> None:
         logger.warning("could not attach the partial bulk result to %r", type(error).__name__)
 
 
-async def _run_workers(worker: Callable[[int], Awaitable[None]], count: int) -> None:
+async def _run_workers(worker: Callable[[], Awaitable[None]], count: int) -> None:
     """Run ``count`` copies of ``worker``; on cancellation or error, stop and await them all.
 
     ``asyncio.wait``, not ``gather``: a cancelled ``gather`` cancels the workers again each
@@ -281,7 +281,7 @@ async def _run_workers(worker: Callable[[int], Awaitable[None]], count: int) -> 
     worker's own ``finally`` would be cut short. Workers catch ``Exception`` per item, so
     only cancellation or a BaseException stops the pool early.
     """
-    tasks = [asyncio.ensure_future(worker(slot)) for slot in range(count)]
+    tasks = [asyncio.ensure_future(worker()) for _ in range(count)]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     except BaseException:
