@@ -85,7 +85,7 @@ class Journal:
     Keep it after the call: rerunning with it returns the recorded outcomes without
     sending anything again. Delete it to start afresh.
 
-    Args:
+    Attributes:
         path: the JSON-lines file.
         fsync: also ``os.fsync`` each line, so it survives an operating-system crash or a
             power loss, not only the process being killed. Off by default: a flushed line

@@ -31,6 +31,7 @@ from ._async._fleet import (
     BulkProgress,
     MaxErrors,
     ProgressCallback,
+    check_concurrency,
     error_allowance,
     run_bulk,
 )
@@ -215,6 +216,9 @@ async def rolling(
         raise InvalidInputError("fn", f"must be a coroutine function, got {type(fn).__name__}")
     if check is not None and not callable(check):
         raise InvalidInputError("check", "must be a coroutine function or None")
+    check_concurrency(concurrency)
+    if progress is not None and not callable(progress):
+        raise InvalidInputError("progress", "must be a callable or None")
     listed = check_items(items, "items")
     error_allowance(max_errors, len(listed))
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from vpsorg.simulator import Simulator
 
-from .conftest import Invoke, parse
+from .conftest import Invoke, Watched, parse
 
 
 def test_max_errors_stops_early_and_exits_3(vpsorg: Invoke, sim: Simulator) -> None:
@@ -139,3 +142,39 @@ def test_create_needs_either_the_options_or_from(vpsorg: Invoke, tmp_path: Path)
         "servers", "create", "--from", str(_specs(tmp_path / "s.jsonl", 1)), "--name", "x"
     )
     assert result.exit_code == 2 and "give no other spec" in result.stderr
+
+
+def test_ctrl_c_during_create_from_says_what_was_made(sim: Simulator, tmp_path: Path) -> None:
+    specs = _specs(tmp_path / "specs.jsonl", 5, prefix="intr")
+    journal = tmp_path / "run.jsonl"
+    sim.script(path="/api/v1/servers/", method="POST", delay=30, times=1)  # one hangs
+    command = [
+        sys.executable,
+        "-m",
+        "vpsorg.cli",
+        "--base-url",
+        sim.base_url,
+        "--token",
+        sim.token,
+        "servers",
+        "create",
+        "--from",
+        str(specs),
+        "--journal",
+        str(journal),
+        "--concurrency",
+        "2",
+    ]
+    with Watched(command) as running:
+        deadline = time.monotonic() + 30
+        while sum(sim.count_by_name(f"intr-{i}") for i in range(5)) < 4:  # bounded below
+            assert time.monotonic() < deadline, running.seen
+            assert running.process.poll() is None, running.finish()
+            time.sleep(0.02)
+        running.process.send_signal(signal.SIGINT)
+        code, stderr = running.finish()
+    assert code == 130
+    assert "created before the interrupt: 4 (" in stderr
+    assert "outcome unknown (may have been created): intr-0" in stderr
+    assert f"rerun with --journal {journal}" in stderr
+    assert stderr.rstrip().endswith("interrupted")

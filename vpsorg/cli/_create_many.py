@@ -70,14 +70,18 @@ def create_from_file(
         servers: vpsorg.AsyncServers,
     ) -> vpsorg.BulkResult[dict[str, Any], vpsorg.Server]:
         with Phases() as phases:
-            return await servers.create_many(
-                specs,
-                concurrency=concurrency,
-                progress=phases.add("create", len(specs)),
-                reconcile=reconcile,
-                max_errors=max_errors,
-                journal=journal,
-            )
+            try:
+                return await servers.create_many(
+                    specs,
+                    concurrency=concurrency,
+                    progress=phases.add("create", len(specs)),
+                    reconcile=reconcile,
+                    max_errors=max_errors,
+                    journal=journal,
+                )
+            except BaseException as interrupt:  # Ctrl-C: say what was made before exiting
+                _report_partial(vpsorg.partial_result(interrupt), journal)
+                raise
 
     done = call(settings, create)
     _print(settings, done)
@@ -95,6 +99,22 @@ def create_from_file(
         raise click.exceptions.Exit(EXIT_STOPPED_EARLY)
     if failed:
         raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+def _report_partial(
+    partial: vpsorg.BulkResult[Any, vpsorg.Server] | None, journal: str | None
+) -> None:
+    """On an interrupt: the servers created so far, and the creates of unknown outcome."""
+    if partial is None:
+        return
+    made = [str(outcome.value.id) for outcome in partial.succeeded]
+    unknown = [o for o in partial.failed if isinstance(o.error, vpsorg.OutcomeUnknownError)]
+    click.echo(f"created before the interrupt: {len(made)} ({', '.join(made) or 'none'})", err=True)
+    if unknown:
+        names = ", ".join(str(o.item.get("name")) for o in unknown)
+        click.echo(f"outcome unknown (may have been created): {names}", err=True)
+    if journal is not None:
+        click.echo(f"rerun with --journal {journal} to finish: nothing is created twice", err=True)
 
 
 def _print(settings: Settings, done: vpsorg.BulkResult[dict[str, Any], vpsorg.Server]) -> None:
