@@ -19,6 +19,9 @@ stays flat however many items there are (a generator of a million ids included):
         async for outcome in outcomes:
             if outcome.ok:
                 print(outcome.value.name)
+
+``rolling`` runs it batch by batch, checking each batch before the next starts. All
+three take ``max_errors=``, an error budget (see docs/rollouts.md).
 """
 
 from __future__ import annotations
