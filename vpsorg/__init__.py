@@ -18,7 +18,7 @@ from ._async._fleet import BulkProgress, MaxErrors, ProgressCallback
 from ._async._pagination import AsyncServerList
 from ._async._raw import AsyncServersWithRawResponse, RawResponse
 from ._async._rolling import Batches, BatchSize
-from ._async._servers import AsyncServers
+from ._async._servers import AsyncServers, RollingAction
 from ._async._transport import AsyncTransport, Response
 from ._async._waiting import WaitProgress, WaitProgressCallback
 from ._config import DEFAULT_BASE_URL, Limits, RetryPolicy, Timeout
@@ -136,6 +136,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "RetryScheduled",
+    "RollingAction",
     "Server",
     "ServerIterator",
     "ServerPage",

@@ -88,8 +88,8 @@ _WAIT_MAX_INTERVAL = MAX_INTERVAL
 #: Seconds ``find_created`` allows by default for the API's clock differing from ours.
 _CLOCK_SKEW = 60.0
 
-#: What ``servers.rolling`` can do to each server: ``restart`` is stop, then start.
 RollingAction = Literal["reboot", "start", "stop", "restart"]
+"""What ``servers.rolling`` does to each server; ``"restart"`` is stop, wait, start."""
 
 #: How each bulk action is journaled (``create`` is built per call: it settles creates).
 _JOURNALED: dict[str, JournalAction[int, Any]] = {
