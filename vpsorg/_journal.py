@@ -40,6 +40,7 @@ import msgspec
 
 from ._converter import DecodeError, structure_json
 from ._exceptions import InvalidInputError, OutcomeUnknownError
+from ._validation import check_pause_seconds
 
 __all__ = ["Journal", "JournalAction", "JournalError", "JournalLike", "JournalRun", "journal_run"]
 
@@ -111,11 +112,7 @@ class Journal:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.fsync, bool):
             raise InvalidInputError("fsync", f"must be a bool, got {self.fsync!r}")
-        window = self.settle_window
-        if isinstance(window, bool) or not isinstance(window, (int, float)) or not window >= 0:
-            raise InvalidInputError(
-                "settle_window", f"must be a non-negative number of seconds, got {window!r}"
-            )
+        check_pause_seconds(self.settle_window, "settle_window")
 
 
 JournalLike = Union[str, "os.PathLike[str]", Journal]

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from .._exceptions import InvalidInputError, OutcomeUnknownError
+from .._validation import check_pause_seconds
 from ..models import BulkResult, Failed, NotStartedError, Outcome, partial_result
 from ._fleet import (
     BulkProgress,
@@ -95,16 +96,7 @@ def batch_sizes(batches: object, total: int) -> list[int]:
 
 def check_pause(pause: object) -> float:
     """A pause between batches: a non-negative, finite number of seconds."""
-    if (
-        isinstance(pause, bool)
-        or not isinstance(pause, (int, float))
-        or not math.isfinite(pause)
-        or pause < 0
-    ):
-        raise InvalidInputError(
-            "pause", f"must be a non-negative, finite number of seconds, got {pause!r}"
-        )
-    return float(pause)
+    return check_pause_seconds(pause, "pause")
 
 
 class _Progress:
