@@ -239,3 +239,19 @@ async def test_a_failed_journal_write_after_the_answer_keeps_the_result(
     )
     assert again[0].value is not None and again[0].value.id == result[0].value.id  # type: ignore[union-attr]
     assert sim.count_by_name("full-0") == 1
+
+
+async def test_a_settle_that_cannot_list_keeps_the_create_unknown(
+    api: vpsorg.AsyncClient, sim: Simulator, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    specs = _specs("unsettled", 1)
+    _write_sent(journal, specs, datetime.now(timezone.utc) - timedelta(seconds=30))
+    sim.script(path="/api/v1/servers/", method="GET", status=401)  # the list fails once
+    result = await api.servers.create_many(specs, journal=journal)
+    error = result[0].error
+    assert isinstance(error, vpsorg.OutcomeUnknownError)  # not the list's error: unknown
+    assert error.spec is not None and error.spec.name == "unsettled-0"
+    assert sim.count_by_name("unsettled-0") == 0  # and not sent again
+    again = await api.servers.create_many(specs, journal=journal)  # the API is back
+    assert again.ok and sim.count_by_name("unsettled-0") == 1

@@ -541,10 +541,17 @@ class AsyncServers:
             return error
 
         async def settle(spec: SpecT, sent_at: datetime) -> Server | None:
-            error = OutcomeUnknownError("a create recorded as sent in the journal")
+            error = OutcomeUnknownError(
+                "a previous run sent this create (its journal has no answer for it) and "
+                "settling it failed: it may or may not have made a server; it is not sent "
+                "again, servers.find_created(error) settles it"
+            )
             error.spec = ServerSpec(**_spec_fields(spec))
             error.started_at = sent_at
-            return await self.find_created(error)
+            try:
+                return await self._settle(error)  # the server, or why it cannot be known
+            except NotCreatedError:
+                return None  # surely not made: the journal sends it again
 
         action: JournalAction[SpecT, Server] = JournalAction(
             "create", Server, sends=True, describe=_spec_record, settle=settle
