@@ -107,9 +107,10 @@ def imap(
         concurrency: how many calls run at once.
         max_errors: the error budget (as for :func:`map`; a fraction or a percentage
             needs a sized ``items``). Once more items than that have failed, no further
-            item is pulled from ``items``: the items in flight are yielded, then the
-            iteration ends (the items never pulled get no outcome: the input may be
-            endless).
+            item starts: the items in flight are yielded; then, if ``items`` is sized (a
+            list, a tuple), each item not started is yielded as a
+            :class:`~vpsorg.Failed` holding a :class:`~vpsorg.NotStartedError`; an
+            iterator or async iterable is not pulled further (it may be endless).
 
     Returns:
         An async generator of :class:`~vpsorg.Outcome`, in completion order: a

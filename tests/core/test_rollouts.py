@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -18,8 +19,8 @@ async def _odd_fails(n: int) -> int:
     return n
 
 
-def _kinds(result: vpsorg.BulkResult[Any, Any]) -> list[str]:
-    return ["ok" if o.ok else type(o.error).__name__ for o in result]
+def _kinds(outcomes: Iterable[vpsorg.Outcome[Any, Any]]) -> list[str]:
+    return ["ok" if o.ok else type(o.error).__name__ for o in outcomes]
 
 
 # -- error budgets ---------------------------------------------------------------------
@@ -103,6 +104,16 @@ async def test_imap_stops_pulling_items_once_the_budget_is_spent() -> None:
     ]
     assert [o.item for o in outcomes] == [0, 1, 2, 3]
     assert pulled == [0, 1, 2, 3]
+
+
+async def test_imap_over_a_list_gives_every_item_not_started_its_outcome() -> None:
+    stream = vpsorg.fleet.imap(_odd_fails, list(range(8)), concurrency=1, max_errors="25%")
+    outcomes = [o async for o in stream]
+    assert [o.item for o in outcomes] == list(range(8))
+    assert (
+        _kinds(outcomes)
+        == ["ok", "ValueError", "ok", "ValueError", "ok", "ValueError"] + ["NotStartedError"] * 2
+    )
 
 
 async def test_imap_refuses_a_share_of_an_input_of_unknown_length() -> None:

@@ -348,8 +348,9 @@ def imap(
 
     The arguments are checked here, before anything runs; the returned async generator
     starts pulling items on its first iteration. Once more items than ``max_errors``
-    allows have failed, no further item is pulled from the input: the items in flight
-    are yielded, then the generator ends (a share needs a sized input).
+    allows have failed, no further item starts: the items in flight are yielded, then,
+    for a sized input (a list), each item not started as a ``NotStartedError`` outcome;
+    an iterator is not pulled further (it may be endless). A share needs a sized input.
     """
     _check_fn(fn)
     check_concurrency(concurrency)
@@ -440,13 +441,17 @@ async def _imap(
             if type(got) is _Done:
                 if got.error is not None:
                     raise got.error
-                return
+                break
             yield got  # type: ignore[misc]
             del got
             slots.release()
     finally:
         closing = True
         await _cancel_and_await(tasks)
+    if failures[0] > allowed and isinstance(items, Sized) and not isinstance(items, AsyncIterable):
+        # A finite input of known length: every item never pulled gets its outcome too.
+        for item in iterator:
+            yield Failed(item, NotStartedError("max_errors"))
 
 
 def report_progress(
