@@ -14,10 +14,11 @@
 
 from . import fleet
 from ._async._client import AsyncClient
-from ._async._fleet import BulkProgress, ProgressCallback
+from ._async._fleet import BulkProgress, MaxErrors, ProgressCallback
 from ._async._pagination import AsyncServerList
 from ._async._raw import AsyncServersWithRawResponse, RawResponse
-from ._async._servers import AsyncServers
+from ._async._rolling import Batches, BatchSize
+from ._async._servers import AsyncServers, RollingAction
 from ._async._transport import AsyncTransport, Response
 from ._async._waiting import WaitProgress, WaitProgressCallback
 from ._config import DEFAULT_BASE_URL, Limits, RetryPolicy, Timeout
@@ -57,6 +58,7 @@ from ._exceptions import (
     WaitError,
     WaitTimeoutError,
 )
+from ._journal import Journal, JournalError, JournalLike
 from ._sync import ServerIterator
 from ._sync._client import Client
 from ._sync._raw import ServersWithRawResponse
@@ -67,6 +69,7 @@ from .models import (
     BulkOperationError,
     BulkResult,
     Failed,
+    NotStartedError,
     OperatingSystem,
     Outcome,
     Plan,
@@ -76,7 +79,9 @@ from .models import (
     ServerRef,
     ServerSpec,
     ServerStatus,
+    StopReason,
     Succeeded,
+    partial_result,
 )
 
 __all__ = [
@@ -96,6 +101,8 @@ __all__ = [
     "AmbiguousCreateError",
     "AuthenticationError",
     "BadRequestError",
+    "Batches",
+    "BatchSize",
     "BulkOperationError",
     "BulkProgress",
     "BulkResult",
@@ -109,9 +116,14 @@ __all__ = [
     "Failed",
     "InternalServerError",
     "InvalidInputError",
+    "Journal",
+    "JournalError",
+    "JournalLike",
     "Limits",
+    "MaxErrors",
     "NotCreatedError",
     "NotFoundError",
+    "NotStartedError",
     "OperatingSystem",
     "Outcome",
     "OutcomeUnknownError",
@@ -126,6 +138,7 @@ __all__ = [
     "ResponseTooLargeError",
     "RetryPolicy",
     "RetryScheduled",
+    "RollingAction",
     "Server",
     "ServerIterator",
     "ServerPage",
@@ -133,6 +146,7 @@ __all__ = [
     "ServerSpec",
     "ServerStatus",
     "Servers",
+    "StopReason",
     "ServersWithRawResponse",
     "Succeeded",
     "Timeout",
@@ -147,4 +161,5 @@ __all__ = [
     "WaitProgressCallback",
     "__version__",
     "fleet",
+    "partial_result",
 ]

@@ -5,6 +5,7 @@
     VPSOrgError
      ├── ConfigurationError          (also ValueError)  bad client settings, e.g. no token
      ├── InvalidInputError           (also ValueError)  rejected before any request was sent
+     │    └── JournalError                              a journal from another call
      ├── APIResponseValidationError                     the body is not what the API promises
      │    └── ResponseTooLargeError                     the body is larger than the cap
      ├── APIStatusError                                 the API answered with an error status
@@ -25,7 +26,8 @@
      ├── WaitError                                      a wait ended without the status
      │    ├── WaitTimeoutError       (also TimeoutError) ... because the time ran out
      │    └── UnreachableStatusError                    ... because it cannot come by itself
-     └── BulkOperationError                             one or more items of a bulk call failed
+     ├── BulkOperationError                             one or more items of a bulk call failed
+     └── NotStartedError                                a bulk item never started
 
     VPSOrgWarning                   (also UserWarning)
      └── VPSOrgDeprecationWarning    (also DeprecationWarning)  the API deprecated an endpoint

@@ -82,7 +82,7 @@ CALL_TIMEOUT: Final = 30.0
 
 _CLOSED = "the client is closed"
 #: What a cancelled call records on its cancellation for the caller (see Interrupts).
-_CARRIED = ("created_server", "outcome_unknown")
+_CARRIED = ("created_server", "outcome_unknown", "partial_result")
 _AClose = Callable[[], Coroutine[Any, Any, None]]
 _thread_numbers = itertools.count(1)
 
@@ -427,8 +427,9 @@ class LoopThread:
         except BaseException as interrupt:
             self._abandon(call)
             # A create(..., wait=True) cut short records the server it made on its
-            # cancellation, a POST cut short in flight that its outcome is unknown; the
-            # interrupt carries them to the caller (docs/waiting.md, docs/errors.md).
+            # cancellation, a POST cut short in flight that its outcome is unknown, a bulk
+            # call its partial BulkResult; the interrupt carries them to the caller
+            # (docs/waiting.md, docs/errors.md).
             for name in _CARRIED:
                 value = getattr(call.error, name, None)
                 if value is not None:

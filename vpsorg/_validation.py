@@ -23,6 +23,7 @@ __all__ = [
     "check_items",
     "check_name",
     "check_optional_str",
+    "check_pause_seconds",
     "check_positive_int",
     "check_seconds",
     "check_status",
@@ -107,6 +108,20 @@ def check_seconds(value: object, field: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidInputError(
             field, f"must be a positive, finite number of seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def check_pause_seconds(value: object, field: str) -> float:
+    """A non-negative, finite number of seconds: a pause or a window that may be zero."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidInputError(
+            field, f"must be a non-negative, finite number of seconds, got {value!r}"
         )
     return float(value)
 

@@ -89,6 +89,20 @@ BAD_CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("wait_for", (12345,), {"fail_on": ["suspended", ""]}),
     ("wait_for", (12345,), {"progress": "print"}),
     ("wait_for_many", ([12345],), {"fail_on": b"suspended"}),
+    # issue 21: error budgets, rolling operations, journals
+    ("get_many", ([12345],), {"max_errors": "ten"}),
+    ("create_many", ([GOOD_CREATE],), {"max_errors": -1}),
+    ("reboot_many", ([12345],), {"max_errors": 2.5}),
+    ("wait_for_many", ([12345],), {"max_errors": "200%"}),
+    ("stop_many", ([12345],), {"journal": 7}),
+    ("rolling", ("delete", [12345]), {}),
+    ("rolling", ("reboot", [12345]), {"batches": 0}),
+    ("rolling", ("reboot", [12345]), {"batches": []}),
+    ("rolling", ("reboot", [12345]), {"pause": -1}),
+    ("rolling", ("reboot", [12345]), {"max_errors": True}),
+    ("rolling", ("reboot", [12345]), {"timeout": 0}),
+    ("rolling", ("restart", [12345]), {"status": ""}),
+    ("rolling", ("start", [12345]), {"concurrency": 0}),
 ]
 
 

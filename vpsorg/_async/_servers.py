@@ -13,9 +13,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -28,6 +28,7 @@ from .._exceptions import (
     VPSOrgDeprecationWarning,
     VPSOrgError,
 )
+from .._journal import JournalAction, JournalLike, journal_run
 from .._validation import (
     check_bool,
     check_callable,
@@ -44,9 +45,18 @@ from .._validation import (
 )
 from ..models import ActionResult, BulkResult, Server, ServerPage, ServerSpec, ServerStatus
 from ._decoding import decode_model
-from ._fleet import DEFAULT_CONCURRENCY, ProgressCallback, check_concurrency, run_bulk
+from ._fleet import (
+    DEFAULT_CONCURRENCY,
+    MaxErrors,
+    ProgressCallback,
+    check_concurrency,
+    error_allowance,
+    run_bulk,
+    within_budget,
+)
 from ._pagination import AsyncServerList
 from ._raw import AsyncServersWithRawResponse
+from ._rolling import Batches, run_rolling
 from ._waiting import (
     FIRST_INTERVAL,
     MAX_INTERVAL,
@@ -66,6 +76,7 @@ __all__ = ["AsyncServers"]
 logger = logging.getLogger("vpsorg")
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 #: What ``create_many`` accepts for each server: a ServerSpec or a mapping of its fields.
 SpecLike = ServerSpec | Mapping[str, Any]
@@ -85,6 +96,18 @@ _CLOCK_SKEW = 60.0
 _SETTLE_POLL = 1.0
 #: A bound on the listings of one settle (the window is finite; this bounds the loop).
 _MAX_SETTLE_LISTINGS = 10_000
+
+RollingAction = Literal["reboot", "start", "stop", "restart"]
+"""What ``servers.rolling`` does to each server; ``"restart"`` is stop, wait, start."""
+
+#: How each bulk action is journaled (``create`` is built per call: it settles creates).
+_JOURNALED: dict[str, JournalAction[int, Any]] = {
+    "get": JournalAction("get", Server, sends=False),
+    "delete": JournalAction("delete", None, sends=False),
+    "start": JournalAction("start", ActionResult, sends=True),
+    "stop": JournalAction("stop", ActionResult, sends=True),
+    "reboot": JournalAction("reboot", ActionResult, sends=True),
+}
 
 
 class AsyncServers:
@@ -489,15 +512,35 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, Server]:
         """Get many servers, at most ``concurrency`` requests at a time.
+
+        Args:
+            server_ids: the servers to get.
+            concurrency: how many requests run at once.
+            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            max_errors: the error budget: a count (``3``), a fraction of the items
+                (``0.1``) or a percentage (``"10%"``). Once more items than that have
+                failed, no new item starts; each item not started holds a
+                :class:`~vpsorg.NotStartedError` and ``stop_reason`` is
+                ``"max_errors"``. ``None`` (the default): no budget.
+            journal: a path or a :class:`~vpsorg.Journal` recording each item's state,
+                so a rerun with it returns what was done (see "Fleet roll-outs").
 
         Returns:
             A :class:`~vpsorg.BulkResult` with one :class:`~vpsorg.Outcome` per id, in
             input order. A failing id never raises and never hides another's result.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+            JournalError: the journal was written by another call.
         """
-        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
-        return await run_bulk(self.get, items, concurrency=concurrency, progress=progress)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        return await self._run_bulk(
+            self.get, items, _JOURNALED["get"], concurrency, progress, max_errors, journal
+        )
 
     async def create_many(
         self,
@@ -506,6 +549,8 @@ class AsyncServers:
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
         reconcile: bool = False,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
@@ -515,15 +560,66 @@ class AsyncServers:
         settled as ``create(..., reconcile=True)`` settles it: it holds the server the
         create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
         :class:`~vpsorg.AmbiguousCreateError`.
+
+        With a ``journal``, each create is recorded as ``sent`` (with its spec and the
+        time) before it is sent, and its answer once known. Rerun the same call with the
+        same journal after a crash or a kill: the servers already made are returned as
+        recorded, a create sent without a recorded answer is settled with
+        :meth:`find_created` (never sent again unless that proves it made nothing), and
+        only the creates that surely did not happen are sent.
+
+        If the call is cancelled or interrupted (Ctrl-C in the blocking client), the
+        exception carries the partial result in ``partial_result`` (see
+        :func:`vpsorg.partial_result`): a create in flight holds an
+        ``OutcomeUnknownError`` with ``spec`` and ``started_at``, for ``find_created``.
+
+        Args:
+            specs: the servers to create.
+            concurrency: how many creates run at once.
+            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            reconcile: settle each create of unknown outcome (see above).
+            max_errors: the error budget, as for :meth:`get_many`.
+            journal: a path or a :class:`~vpsorg.Journal` (see above).
+
+        Returns:
+            A :class:`~vpsorg.BulkResult`: one outcome per spec, in input order.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+            JournalError: the journal was written by another call.
         """
-        items = _bulk_items(specs, "specs", concurrency, progress)
+        items = _bulk_items(specs, "specs", concurrency, progress, max_errors)
         check_bool(reconcile, "reconcile")
         create = self._create_from_spec if not reconcile else self._create_reconciled
-        return await run_bulk(
-            create,
-            items,
-            concurrency=concurrency,
-            progress=progress,
+        started_at = datetime.now(timezone.utc)
+
+        def in_flight(spec: SpecT) -> Exception:
+            error = OutcomeUnknownError(
+                "create_many was interrupted while this create was in flight: it may or "
+                "may not have made a server; servers.find_created(error) settles it"
+            )
+            error.spec = ServerSpec(**_spec_fields(spec))
+            error.started_at = started_at
+            return error
+
+        async def settle(spec: SpecT, sent_at: datetime) -> Server | None:
+            error = OutcomeUnknownError(
+                "a previous run sent this create (its journal has no answer for it) and "
+                "settling it failed: it may or may not have made a server; it is not sent "
+                "again, servers.find_created(error) settles it"
+            )
+            error.spec = ServerSpec(**_spec_fields(spec))
+            error.started_at = sent_at
+            try:
+                return await self._settle(error)  # the server, or why it cannot be known
+            except NotCreatedError:
+                return None  # surely not made: the journal sends it again
+
+        action: JournalAction[SpecT, Server] = JournalAction(
+            "create", Server, sends=True, describe=_spec_record, settle=settle
+        )
+        return await self._run_bulk(
+            create, items, action, concurrency, progress, max_errors, journal, in_flight
         )
 
     async def delete_many(
@@ -532,10 +628,17 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, None]:
-        """Delete many servers permanently; one outcome per id, in input order."""
-        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
-        return await run_bulk(self.delete, items, concurrency=concurrency, progress=progress)
+        """Delete many servers permanently; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`get_many`.
+        """
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        return await self._run_bulk(
+            self.delete, items, _JOURNALED["delete"], concurrency, progress, max_errors, journal
+        )
 
     async def start_many(
         self,
@@ -543,10 +646,19 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Start many servers; one outcome per id, in input order."""
-        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
-        return await run_bulk(self.start, items, concurrency=concurrency, progress=progress)
+        """Start many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`get_many`; with a journal, a
+        start sent without a recorded answer is not sent again by a rerun (its outcome
+        is an :class:`~vpsorg.OutcomeUnknownError`: look at the server's status).
+        """
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        return await self._run_bulk(
+            self.start, items, _JOURNALED["start"], concurrency, progress, max_errors, journal
+        )
 
     async def stop_many(
         self,
@@ -554,10 +666,17 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Stop many servers; one outcome per id, in input order."""
-        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
-        return await run_bulk(self.stop, items, concurrency=concurrency, progress=progress)
+        """Stop many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`start_many`.
+        """
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        return await self._run_bulk(
+            self.stop, items, _JOURNALED["stop"], concurrency, progress, max_errors, journal
+        )
 
     async def reboot_many(
         self,
@@ -565,10 +684,111 @@ class AsyncServers:
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Reboot many servers; one outcome per id, in input order."""
-        items = _bulk_items(server_ids, "server_ids", concurrency, progress)
-        return await run_bulk(self.reboot, items, concurrency=concurrency, progress=progress)
+        """Reboot many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`start_many`. For a reboot in
+        batches, each waited healthy before the next, see :meth:`rolling`.
+        """
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        return await self._run_bulk(
+            self.reboot, items, _JOURNALED["reboot"], concurrency, progress, max_errors, journal
+        )
+
+    async def rolling(
+        self,
+        action: RollingAction,
+        server_ids: Iterable[int],
+        *,
+        batches: Batches = 1,
+        status: str | Sequence[str] | None = None,
+        fail_on: str | Sequence[str] | None = None,
+        timeout: float = 600.0,
+        pause: float = 0.0,
+        max_errors: MaxErrors = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        progress: ProgressCallback | None = None,
+    ) -> BulkResult[int, Server]:
+        """Reboot, start, stop or restart servers batch by batch, each waited healthy.
+
+        The servers are cut into batches (``batches``, as Ansible's ``serial``). Each
+        batch is acted on (as :meth:`reboot_many` does), then the servers whose action
+        was accepted are waited for until they have ``status`` (as :meth:`wait_for_many`
+        does, with its ``fail_on`` rules); after ``pause`` seconds the next batch starts.
+        The error budget counts the failures of every batch so far, action or wait: the
+        batch in which it is exceeded finishes and no later batch starts (their servers
+        hold a :class:`~vpsorg.NotStartedError`, and ``stop_reason`` is
+        ``"max_errors"``).
+
+        Args:
+            action: ``"reboot"``, ``"start"``, ``"stop"``, or ``"restart"`` (stop, wait
+                until stopped, then start).
+            server_ids: the servers, in the order they are rolled.
+            batches: one batch size or a list of sizes, the last repeating: a count
+                (``5``), a fraction (``0.25``) or a percentage (``"25%"``) of the
+                servers, e.g. ``[1, 5, "25%"]``. One server at a time by default.
+            status: the status a server must reach to be healthy: ``"stopped"`` for
+                ``stop``, else ``"active"``.
+            fail_on: as :meth:`wait_for`'s: the statuses that fail a server's wait at once.
+            timeout: seconds each batch's wait may take (per step, for ``restart``).
+            pause: seconds between batches.
+            max_errors: the error budget, across batches (as for :meth:`get_many`).
+            concurrency: how many requests run at once within a batch.
+            progress: called with a :class:`~vpsorg.BulkProgress` (with ``batch`` and
+                ``batches``) as each server's outcome is known.
+
+        Returns:
+            A :class:`~vpsorg.BulkResult`: for each server, the server as seen healthy,
+            or the error of its action or wait, or a ``NotStartedError``.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+
+        Examples:
+            ```python
+            result = await client.servers.rolling("reboot", ids, batches=[1, "25%"], max_errors=1)
+            print(result.stopped_early)
+            ```
+        """
+        if action not in ("reboot", "start", "stop", "restart"):
+            raise InvalidInputError(
+                "action", f"must be 'reboot', 'start', 'stop' or 'restart', got {action!r}"
+            )
+        target = status if status is not None else ("stopped" if action == "stop" else "active")
+        wanted = check_statuses(target)
+        timeout = check_seconds(timeout, "timeout")
+        fail_statuses(wanted, fail_on)
+        items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
+        one = self._power_cycle(timeout) if action == "restart" else getattr(self, action)
+
+        async def act(
+            batch: list[int], *, max_errors: int, progress: ProgressCallback
+        ) -> BulkResult[int, Any]:
+            return await run_bulk(
+                one, batch, concurrency=concurrency, progress=progress, max_errors=max_errors
+            )
+
+        async def check(batch: list[int], *, progress: ProgressCallback) -> BulkResult[int, Server]:
+            return await self.wait_for_many(
+                batch,
+                target,
+                timeout=timeout,
+                fail_on=fail_on,
+                concurrency=concurrency,
+                progress=progress,
+            )
+
+        return await run_rolling(
+            act,
+            check,
+            items,
+            batches=batches,
+            pause=pause,
+            max_errors=max_errors,
+            progress=progress,
+        )
 
     async def wait_for_many(
         self,
@@ -581,6 +801,7 @@ class AsyncServers:
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
         fail_on: str | Sequence[str] | None = None,
+        max_errors: MaxErrors = None,
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
@@ -599,26 +820,69 @@ class AsyncServers:
         :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
         before the first request; an id that is not a positive integer becomes that
         item's :class:`~vpsorg.InvalidInputError`.
+
+        With ``max_errors`` (as for :meth:`get_many`), the wait ends once more servers
+        than that have failed; each server still waited for then holds a
+        :class:`~vpsorg.NotStartedError` (``"max_errors"``).
         """
         wanted = check_statuses(status)
         timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
         failing = fail_statuses(wanted, fail_on)
-        ids = _bulk_items(server_ids, "server_ids", concurrency, progress)
+        ids = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         warn_unknown_statuses(wanted, "servers.wait_for_many")
-        return await wait_for_all(
-            self.get,
-            self._sweep_pages,
-            ids,
-            wanted,
-            within=timeout,
-            interval=interval,
-            max_interval=max_interval,
-            concurrency=concurrency,
-            progress=progress,
-            fail_on=failing,
-        )
+
+        async def wait(progress: ProgressCallback | None) -> BulkResult[int, Server]:
+            return await wait_for_all(
+                self.get,
+                self._sweep_pages,
+                ids,
+                wanted,
+                within=timeout,
+                interval=interval,
+                max_interval=max_interval,
+                concurrency=concurrency,
+                progress=progress,
+                fail_on=failing,
+            )
+
+        if max_errors is None:
+            return await wait(progress)
+        return await within_budget(wait, ids, max_errors, progress)
 
     # ------------------------------------------------------------------ helpers
+
+    async def _run_bulk(
+        self,
+        fn: Callable[[T], Awaitable[U]],
+        items: Sequence[T],
+        action: JournalAction[T, U],
+        concurrency: int,
+        progress: ProgressCallback | None,
+        max_errors: MaxErrors,
+        journal: JournalLike | None,
+        in_flight_error: Callable[[T], Exception] | None = None,
+    ) -> BulkResult[T, U]:
+        """One bulk call over ``items``, through its journal when one is given."""
+        with journal_run(journal, action, items) as run:
+            return await run_bulk(
+                fn,
+                items,
+                concurrency=concurrency,
+                progress=progress,
+                max_errors=max_errors,
+                journal=run,
+                in_flight_error=in_flight_error,
+            )
+
+    def _power_cycle(self, timeout: float) -> Callable[[int], Awaitable[ActionResult]]:
+        """Stop a server, wait until it is stopped, start it: one item of a restart."""
+
+        async def restart(server_id: int) -> ActionResult:
+            await self.stop(server_id)
+            await self.wait_for(server_id, ServerStatus.STOPPED, timeout=timeout)
+            return await self.start(server_id)
+
+        return restart
 
     def _sweep_pages(self, status: str | None) -> AsyncIterator[ServerPage]:
         return self.list(status=status, page_size=SWEEP_PAGE_SIZE).pages()
@@ -679,19 +943,32 @@ class AsyncServers:
         return await self._create_from_spec(spec, reconcile=True)
 
     async def _create_from_spec(self, spec: SpecLike, *, reconcile: bool = False) -> Server:
-        if isinstance(spec, ServerSpec):
-            fields = {name: getattr(spec, name) for name in _SPEC_FIELDS}
-        elif isinstance(spec, Mapping):
-            unknown = set(spec) - set(_SPEC_FIELDS)
-            if unknown:
-                raise InvalidInputError("spec", f"unknown fields {sorted(map(str, unknown))}")
-            fields = dict(spec)
-        else:
-            raise InvalidInputError("spec", "must be a vpsorg.ServerSpec or a mapping")
-        missing = [f for f in _REQUIRED_SPEC_FIELDS if f not in fields]
-        if missing:
-            raise InvalidInputError("spec", f"missing required fields {missing}")
-        return await self.create(**fields, reconcile=reconcile)
+        return await self.create(**_spec_fields(spec), reconcile=reconcile)
+
+
+def _spec_fields(spec: object) -> dict[str, Any]:
+    """The fields of a ``create_many`` spec (a ServerSpec or a mapping), checked."""
+    if isinstance(spec, ServerSpec):
+        fields = {name: getattr(spec, name) for name in _SPEC_FIELDS}
+    elif isinstance(spec, Mapping):
+        unknown = set(spec) - set(_SPEC_FIELDS)
+        if unknown:
+            raise InvalidInputError("spec", f"unknown fields {sorted(map(str, unknown))}")
+        fields = dict(spec)
+    else:
+        raise InvalidInputError("spec", "must be a vpsorg.ServerSpec or a mapping")
+    missing = [f for f in _REQUIRED_SPEC_FIELDS if f not in fields]
+    if missing:
+        raise InvalidInputError("spec", f"missing required fields {missing}")
+    return fields
+
+
+def _spec_record(spec: object) -> object:
+    """A create's spec as its journal line keeps it (no secret: a spec holds none)."""
+    try:
+        return {k: v for k, v in _spec_fields(spec).items() if v is not None}
+    except InvalidInputError:
+        return repr(spec)
 
 
 def _create_body(
@@ -766,11 +1043,15 @@ def _wait_times(
     )
 
 
-def _bulk_items(items: Iterable[T], field: str, concurrency: object, progress: object) -> list[T]:
+def _bulk_items(
+    items: Iterable[T], field: str, concurrency: object, progress: object, max_errors: object
+) -> list[T]:
     """A bulk call's items as a list, after checking every argument of the call."""
     check_concurrency(concurrency)
     check_callable(progress, "progress")
-    return check_items(items, field)
+    listed = check_items(items, field)
+    error_allowance(max_errors, len(listed))
+    return listed
 
 
 def _attach_created_server(error: BaseException, server: Server) -> None:

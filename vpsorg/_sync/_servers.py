@@ -13,17 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .._async._fleet import DEFAULT_CONCURRENCY, ProgressCallback
+from .._async._fleet import DEFAULT_CONCURRENCY, MaxErrors, ProgressCallback
+from .._async._rolling import Batches
 from .._async._servers import (
     _CLOCK_SKEW,
     _WAIT_FIRST_INTERVAL,
     _WAIT_MAX_INTERVAL,
     AsyncServers,
+    RollingAction,
     SpecT,
 )
 from .._async._waiting import WaitProgressCallback
 from .._blocking import BlockingResource, ServerIterator
 from .._exceptions import OutcomeUnknownError
+from .._journal import JournalLike
 from ..models import ActionResult, BulkResult, Server
 from ._raw import ServersWithRawResponse
 
@@ -354,15 +357,38 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, Server]:
         """Get many servers, at most ``concurrency`` requests at a time.
+
+        Args:
+            server_ids: the servers to get.
+            concurrency: how many requests run at once.
+            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            max_errors: the error budget: a count (``3``), a fraction of the items
+                (``0.1``) or a percentage (``"10%"``). Once more items than that have
+                failed, no new item starts; each item not started holds a
+                :class:`~vpsorg.NotStartedError` and ``stop_reason`` is
+                ``"max_errors"``. ``None`` (the default): no budget.
+            journal: a path or a :class:`~vpsorg.Journal` recording each item's state,
+                so a rerun with it returns what was done (see "Fleet roll-outs").
 
         Returns:
             A :class:`~vpsorg.BulkResult` with one :class:`~vpsorg.Outcome` per id, in
             input order. A failing id never raises and never hides another's result.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+            JournalError: the journal was written by another call.
         """
         return self._runner.call(
-            self._async.get_many, server_ids=server_ids, concurrency=concurrency, progress=progress
+            self._async.get_many,
+            server_ids=server_ids,
+            concurrency=concurrency,
+            progress=progress,
+            max_errors=max_errors,
+            journal=journal,
         )
 
     def create_many(
@@ -372,6 +398,8 @@ class Servers(BlockingResource[AsyncServers]):
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
         reconcile: bool = False,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[SpecT, Server]:
         """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
 
@@ -381,6 +409,33 @@ class Servers(BlockingResource[AsyncServers]):
         settled as ``create(..., reconcile=True)`` settles it: it holds the server the
         create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
         :class:`~vpsorg.AmbiguousCreateError`.
+
+        With a ``journal``, each create is recorded as ``sent`` (with its spec and the
+        time) before it is sent, and its answer once known. Rerun the same call with the
+        same journal after a crash or a kill: the servers already made are returned as
+        recorded, a create sent without a recorded answer is settled with
+        :meth:`find_created` (never sent again unless that proves it made nothing), and
+        only the creates that surely did not happen are sent.
+
+        If the call is cancelled or interrupted (Ctrl-C in the blocking client), the
+        exception carries the partial result in ``partial_result`` (see
+        :func:`vpsorg.partial_result`): a create in flight holds an
+        ``OutcomeUnknownError`` with ``spec`` and ``started_at``, for ``find_created``.
+
+        Args:
+            specs: the servers to create.
+            concurrency: how many creates run at once.
+            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            reconcile: settle each create of unknown outcome (see above).
+            max_errors: the error budget, as for :meth:`get_many`.
+            journal: a path or a :class:`~vpsorg.Journal` (see above).
+
+        Returns:
+            A :class:`~vpsorg.BulkResult`: one outcome per spec, in input order.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+            JournalError: the journal was written by another call.
         """
         return self._runner.call(
             self._async.create_many,
@@ -388,6 +443,8 @@ class Servers(BlockingResource[AsyncServers]):
             concurrency=concurrency,
             progress=progress,
             reconcile=reconcile,
+            max_errors=max_errors,
+            journal=journal,
         )
 
     def delete_many(
@@ -396,13 +453,20 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, None]:
-        """Delete many servers permanently; one outcome per id, in input order."""
+        """Delete many servers permanently; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`get_many`.
+        """
         return self._runner.call(
             self._async.delete_many,
             server_ids=server_ids,
             concurrency=concurrency,
             progress=progress,
+            max_errors=max_errors,
+            journal=journal,
         )
 
     def start_many(
@@ -411,13 +475,22 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Start many servers; one outcome per id, in input order."""
+        """Start many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`get_many`; with a journal, a
+        start sent without a recorded answer is not sent again by a rerun (its outcome
+        is an :class:`~vpsorg.OutcomeUnknownError`: look at the server's status).
+        """
         return self._runner.call(
             self._async.start_many,
             server_ids=server_ids,
             concurrency=concurrency,
             progress=progress,
+            max_errors=max_errors,
+            journal=journal,
         )
 
     def stop_many(
@@ -426,10 +499,20 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Stop many servers; one outcome per id, in input order."""
+        """Stop many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`start_many`.
+        """
         return self._runner.call(
-            self._async.stop_many, server_ids=server_ids, concurrency=concurrency, progress=progress
+            self._async.stop_many,
+            server_ids=server_ids,
+            concurrency=concurrency,
+            progress=progress,
+            max_errors=max_errors,
+            journal=journal,
         )
 
     def reboot_many(
@@ -438,11 +521,88 @@ class Servers(BlockingResource[AsyncServers]):
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
+        max_errors: MaxErrors = None,
+        journal: JournalLike | None = None,
     ) -> BulkResult[int, ActionResult]:
-        """Reboot many servers; one outcome per id, in input order."""
+        """Reboot many servers; one outcome per id, in input order.
+
+        ``max_errors`` and ``journal`` are as for :meth:`start_many`. For a reboot in
+        batches, each waited healthy before the next, see :meth:`rolling`.
+        """
         return self._runner.call(
             self._async.reboot_many,
             server_ids=server_ids,
+            concurrency=concurrency,
+            progress=progress,
+            max_errors=max_errors,
+            journal=journal,
+        )
+
+    def rolling(
+        self,
+        action: RollingAction,
+        server_ids: Iterable[int],
+        *,
+        batches: Batches = 1,
+        status: str | Sequence[str] | None = None,
+        fail_on: str | Sequence[str] | None = None,
+        timeout: float = 600.0,
+        pause: float = 0.0,
+        max_errors: MaxErrors = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        progress: ProgressCallback | None = None,
+    ) -> BulkResult[int, Server]:
+        """Reboot, start, stop or restart servers batch by batch, each waited healthy.
+
+        The servers are cut into batches (``batches``, as Ansible's ``serial``). Each
+        batch is acted on (as :meth:`reboot_many` does), then the servers whose action
+        was accepted are waited for until they have ``status`` (as :meth:`wait_for_many`
+        does, with its ``fail_on`` rules); after ``pause`` seconds the next batch starts.
+        The error budget counts the failures of every batch so far, action or wait: the
+        batch in which it is exceeded finishes and no later batch starts (their servers
+        hold a :class:`~vpsorg.NotStartedError`, and ``stop_reason`` is
+        ``"max_errors"``).
+
+        Args:
+            action: ``"reboot"``, ``"start"``, ``"stop"``, or ``"restart"`` (stop, wait
+                until stopped, then start).
+            server_ids: the servers, in the order they are rolled.
+            batches: one batch size or a list of sizes, the last repeating: a count
+                (``5``), a fraction (``0.25``) or a percentage (``"25%"``) of the
+                servers, e.g. ``[1, 5, "25%"]``. One server at a time by default.
+            status: the status a server must reach to be healthy: ``"stopped"`` for
+                ``stop``, else ``"active"``.
+            fail_on: as :meth:`wait_for`'s: the statuses that fail a server's wait at once.
+            timeout: seconds each batch's wait may take (per step, for ``restart``).
+            pause: seconds between batches.
+            max_errors: the error budget, across batches (as for :meth:`get_many`).
+            concurrency: how many requests run at once within a batch.
+            progress: called with a :class:`~vpsorg.BulkProgress` (with ``batch`` and
+                ``batches``) as each server's outcome is known.
+
+        Returns:
+            A :class:`~vpsorg.BulkResult`: for each server, the server as seen healthy,
+            or the error of its action or wait, or a ``NotStartedError``.
+
+        Raises:
+            InvalidInputError: a bad argument; nothing was sent.
+
+        Examples:
+            ```python
+            result = client.servers.rolling("reboot", ids, batches=[1, "25%"], max_errors=1)
+            print(result.stopped_early)
+            ```
+        """
+        return self._runner.call(
+            self._async.rolling,
+            action=action,
+            server_ids=server_ids,
+            batches=batches,
+            status=status,
+            fail_on=fail_on,
+            timeout=timeout,
+            pause=pause,
+            max_errors=max_errors,
             concurrency=concurrency,
             progress=progress,
         )
@@ -458,6 +618,7 @@ class Servers(BlockingResource[AsyncServers]):
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: ProgressCallback | None = None,
         fail_on: str | Sequence[str] | None = None,
+        max_errors: MaxErrors = None,
     ) -> BulkResult[int, Server]:
         """Wait until every server has the given status; one outcome per id.
 
@@ -476,6 +637,10 @@ class Servers(BlockingResource[AsyncServers]):
         :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
         before the first request; an id that is not a positive integer becomes that
         item's :class:`~vpsorg.InvalidInputError`.
+
+        With ``max_errors`` (as for :meth:`get_many`), the wait ends once more servers
+        than that have failed; each server still waited for then holds a
+        :class:`~vpsorg.NotStartedError` (``"max_errors"``).
         """
         return self._runner.call(
             self._async.wait_for_many,
@@ -487,4 +652,5 @@ class Servers(BlockingResource[AsyncServers]):
             concurrency=concurrency,
             progress=progress,
             fail_on=fail_on,
+            max_errors=max_errors,
         )

@@ -13,6 +13,13 @@ import click
 
 import vpsorg
 
+from ._fleet_options import (
+    EXIT_STOPPED_EARLY,
+    journal_option,
+    max_errors_option,
+    pause_option,
+    rolling_option,
+)
 from ._options import SERVER_ID, concurrency_option, output_option, timeout_option
 from ._progress import Phases
 from ._render import Row, print_rows, report_failures, server_record, to_plain
@@ -38,11 +45,18 @@ def _power_command(
 ) -> click.Command:
     """Build the command for one power action; ``target`` is the status it leads to."""
 
-    @click.command(action, help=f"{summary}\n\nSeveral ids run as one bulk call.")
+    @click.command(
+        action,
+        help=f"{summary}\n\nSeveral ids run as one bulk call; with --rolling, in batches.",
+    )
     @click.argument("server_ids", metavar="ID...", nargs=-1, required=True, type=SERVER_ID)
     @click.option("--wait", is_flag=True, help=f"Then wait until every server is {target}.")
     @timeout_option
     @concurrency_option
+    @max_errors_option
+    @rolling_option
+    @pause_option
+    @journal_option
     @output_option
     @click.pass_obj
     def command(
@@ -51,16 +65,41 @@ def _power_command(
         wait: bool,
         timeout: float,
         concurrency: int,
+        max_errors: vpsorg.MaxErrors,
+        rolling: list[vpsorg.BatchSize] | None,
+        pause: float,
+        journal: str | None,
     ) -> None:
         ids = _unique(server_ids)
+        if rolling is not None and journal is not None:
+            raise click.UsageError("--journal records a plain bulk call: not with --rolling")
+        stopped = [False]
 
         async def act(servers: vpsorg.AsyncServers) -> list[Row]:
             rows: list[Row] = []
             try:
                 with Phases() as phases:
+                    if rolling is not None:
+                        return await _roll(
+                            servers,
+                            action,
+                            ids,
+                            rolling,
+                            pause,
+                            max_errors,
+                            timeout,
+                            concurrency,
+                            phases,
+                            stopped,
+                        )
                     done = await pick(servers)(
-                        ids, concurrency=concurrency, progress=phases.add(action, len(ids))
+                        ids,
+                        concurrency=concurrency,
+                        progress=phases.add(action, len(ids)),
+                        max_errors=max_errors,
+                        journal=journal,
                     )
+                    stopped[0] = done.stopped_early
                     rows = [_action_row(outcome) for outcome in done]
                     await _explain_refusals(servers, rows, action)
                     if wait:
@@ -70,7 +109,8 @@ def _power_command(
                 raise
             return rows
 
-        _finish(settings, call(settings, act), f"{action} {_count(ids)}")
+        rows = call(settings, act)
+        _finish(settings, rows, f"{action} {_count(ids)}", stopped_early=stopped[0])
 
     return command
 
@@ -96,10 +136,17 @@ POWER_COMMANDS = (
 @click.argument("server_ids", metavar="ID...", nargs=-1, required=True, type=SERVER_ID)
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking first.")
 @concurrency_option
+@max_errors_option
+@journal_option
 @output_option
 @click.pass_obj
 def delete_servers(
-    settings: Settings, server_ids: tuple[int, ...], yes: bool, concurrency: int
+    settings: Settings,
+    server_ids: tuple[int, ...],
+    yes: bool,
+    concurrency: int,
+    max_errors: vpsorg.MaxErrors,
+    journal: str | None,
 ) -> None:
     """Delete servers permanently. Asks first, unless --yes.
 
@@ -109,14 +156,22 @@ def delete_servers(
     if not yes:
         _confirm_delete(ids)
 
+    stopped = [False]
+
     async def delete(servers: vpsorg.AsyncServers) -> list[Row]:
         with Phases() as phases:
             done = await servers.delete_many(
-                ids, concurrency=concurrency, progress=phases.add("delete", len(ids))
+                ids,
+                concurrency=concurrency,
+                progress=phases.add("delete", len(ids)),
+                max_errors=max_errors,
+                journal=journal,
             )
+        stopped[0] = done.stopped_early
         return [Row(o.item, status="deleted") if o.ok else Row(o.item, error=o.error) for o in done]
 
-    _finish(settings, call(settings, delete), f"delete {_count(ids)}")
+    rows = call(settings, delete)
+    _finish(settings, rows, f"delete {_count(ids)}", stopped_early=stopped[0])
 
 
 def _confirm_delete(ids: Sequence[int]) -> None:
@@ -234,12 +289,68 @@ def _say_accepted(rows: Sequence[Row], action: str, target: str) -> None:
         )
 
 
-def _finish(settings: Settings, rows: Sequence[Row], title: str) -> None:
+async def _roll(
+    servers: vpsorg.AsyncServers,
+    action: str,
+    ids: list[int],
+    batches: list[vpsorg.BatchSize],
+    pause: float,
+    max_errors: vpsorg.MaxErrors,
+    timeout: float,
+    concurrency: int,
+    phases: Phases,
+    stopped: list[bool],
+) -> list[Row]:
+    """``--rolling``: the action batch by batch, each batch waited for before the next."""
+    bar = phases.add(f"rolling {action}", len(ids))
+
+    def progress(update: vpsorg.BulkProgress) -> None:
+        bar.describe(f"rolling {action}: batch {update.batch}/{update.batches}")
+        bar(update)
+
+    done = await servers.rolling(
+        action,  # type: ignore[arg-type]  # one of start, stop, reboot: the command's name
+        ids,
+        batches=batches,
+        pause=pause,
+        max_errors=max_errors,
+        timeout=timeout,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    stopped[0] = done.stopped_early
+    rows = []
+    for outcome in done:
+        if outcome.ok:
+            rows.append(
+                Row(
+                    outcome.item,
+                    status=str(outcome.value.status),
+                    detail=f"{action} done; now {outcome.value.status}",
+                    extra={"server": server_record(outcome.value)},
+                )
+            )
+        else:
+            rows.append(Row(outcome.item, error=outcome.error, extra={"server": None}))
+    return rows
+
+
+def _finish(
+    settings: Settings, rows: Sequence[Row], title: str, *, stopped_early: bool = False
+) -> None:
     print_rows(settings, rows, title)
     if report_failures(rows):
         hints = [error_hint(row.error, settings.effective_base_url) for row in rows]
         for hint in dict.fromkeys(h for h in hints if h is not None):
             click.echo(f"hint: {hint}", err=True)
+        if stopped_early:
+            not_started = sum(isinstance(row.error, vpsorg.NotStartedError) for row in rows)
+            click.echo(
+                f"error: stopped early: the error budget (--max-errors) was spent; "
+                f"{not_started} not started",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_STOPPED_EARLY)
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

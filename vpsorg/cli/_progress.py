@@ -36,6 +36,10 @@ class Phase:
             self._task, completed=update.completed, ok=update.succeeded, failed=update.failed
         )
 
+    def describe(self, description: str) -> None:
+        """Change the bar's label (a rolling operation names the batch it is on)."""
+        self._progress.update(self._task, description=description)
+
     def finish(self, *, succeeded: int = 1, failed: int = 0) -> None:
         """Complete the bar by hand (for calls that take no callback).
 

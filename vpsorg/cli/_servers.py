@@ -12,7 +12,9 @@ import click
 
 import vpsorg
 
-from ._options import SERVER_ID, output_option, timeout_option
+from ._create_many import create_from_file
+from ._fleet_options import journal_option, max_errors_option
+from ._options import SERVER_ID, concurrency_option, output_option, timeout_option
 from ._progress import Phases
 from ._render import print_server, print_servers
 from ._runtime import Settings, call
@@ -46,10 +48,14 @@ def get_server(settings: Settings, server_id: int) -> None:
 
 
 @servers.command("create")
-@click.option("--name", required=True, help="Letters, digits and hyphens.")
-@click.option("--plan-id", type=SERVER_ID, required=True, help="The plan (size), e.g. 1.")
-@click.option("--os-id", type=SERVER_ID, required=True, help="The operating system, e.g. 5.")
-@click.option("--location", required=True, help="The data center, e.g. us-west.")
+@click.option("--name", help="Letters, digits and hyphens.  [required without --from]")
+@click.option(
+    "--plan-id", type=SERVER_ID, help="The plan (size), e.g. 1.  [required without --from]"
+)
+@click.option(
+    "--os-id", type=SERVER_ID, help="The operating system, e.g. 5.  [required without --from]"
+)
+@click.option("--location", help="The data center, e.g. us-west.  [required without --from]")
 @click.option("--hostname", help="The server's FQDN [default: chosen by the API].")
 @click.option("--ssh-key-id", type=SERVER_ID, help="The id of an SSH key to install.")
 @click.option(
@@ -61,6 +67,15 @@ def get_server(settings: Settings, server_id: int) -> None:
     is_flag=True,
     help="If the outcome is unknown (answer lost), find the server the create made.",
 )
+@click.option(
+    "--from",
+    "from_file",
+    metavar="SPECS.jsonl",
+    help="Create every server of this JSON-lines file (one object of the options' fields a line).",
+)
+@journal_option
+@max_errors_option
+@concurrency_option
 @timeout_option
 @output_option
 @click.pass_obj
@@ -75,13 +90,38 @@ def create_server(
     backups: bool | None,
     wait: bool,
     reconcile: bool,
+    from_file: str | None,
+    journal: str | None,
+    max_errors: vpsorg.MaxErrors,
+    concurrency: int,
     timeout: float,
 ) -> None:
-    """Create (deploy) a server and show it.
+    """Create (deploy) a server and show it; or, with --from, every server of a file.
 
     With --reconcile, a create whose answer was lost is settled by listing the servers:
     the one it made is shown; if it made none, or several could be it, the error says so.
+    With --from and --journal, rerunning the same command after it was killed creates
+    only what is left, never a server twice.
     """
+    single = {"--name": name, "--plan-id": plan_id, "--os-id": os_id, "--location": location}
+    if from_file is not None:
+        given = [flag for flag, value in single.items() if value is not None]
+        if given or hostname or ssh_key_id or backups is not None or wait:
+            raise click.UsageError("--from takes the servers from the file: give no other spec")
+        create_from_file(
+            settings,
+            from_file,
+            journal=journal,
+            max_errors=max_errors,
+            concurrency=concurrency,
+            reconcile=reconcile,
+        )
+        return
+    missing = [flag for flag, value in single.items() if value is None]
+    if missing:
+        raise click.UsageError(f"Missing option {missing[0]!r} (or give --from SPECS.jsonl).")
+    if journal is not None or max_errors is not None:
+        raise click.UsageError("--journal and --max-errors are for --from")
 
     async def create(s: vpsorg.AsyncServers) -> vpsorg.Server:
         try:

@@ -4,7 +4,16 @@ What the API sends is a msgspec Struct that attrs' functions understand (see ``_
 bulk outcomes and :class:`ServerSpec` are attrs classes.
 """
 
-from .bulk import BulkOperationError, BulkResult, Failed, Outcome, Succeeded
+from .bulk import (
+    BulkOperationError,
+    BulkResult,
+    Failed,
+    NotStartedError,
+    Outcome,
+    StopReason,
+    Succeeded,
+    partial_result,
+)
 from .servers import (
     ActionResult,
     OperatingSystem,
@@ -22,6 +31,7 @@ __all__ = [
     "BulkOperationError",
     "BulkResult",
     "Failed",
+    "NotStartedError",
     "OperatingSystem",
     "Outcome",
     "Plan",
@@ -31,5 +41,7 @@ __all__ = [
     "ServerRef",
     "ServerSpec",
     "ServerStatus",
+    "StopReason",
     "Succeeded",
+    "partial_result",
 ]

@@ -24,7 +24,21 @@ from .._exceptions import VPSOrgError
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-__all__ = ["BulkOperationError", "BulkResult", "Failed", "Outcome", "Succeeded"]
+__all__ = [
+    "BulkOperationError",
+    "BulkResult",
+    "Failed",
+    "NotStartedError",
+    "Outcome",
+    "Succeeded",
+    "StopReason",
+    "partial_result",
+]
+
+#: Why a bulk call stopped before starting every item (see :attr:`BulkResult.stop_reason`):
+#: ``"max_errors"`` (the error budget was spent) or ``"interrupted"`` (cancelled, Ctrl-C,
+#: a deadline).
+StopReason = Literal["max_errors", "interrupted"]
 
 ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
@@ -121,6 +135,27 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
     """
 
     outcomes: "tuple[Outcome[ItemT, ValueT], ...]"
+    stop_reason: "StopReason | None" = None
+
+    @property
+    def stopped_early(self) -> bool:
+        """True when the call stopped before starting every item.
+
+        Then :attr:`stop_reason` says why, and each item that was never started is a
+        :class:`Failed` holding a :class:`~vpsorg.NotStartedError` (in
+        :attr:`not_started`); nothing was sent for it.
+        """
+        return self.stop_reason is not None
+
+    @property
+    def not_started(self) -> list[Failed[ItemT]]:
+        """The items never started (error budget spent, or interrupted), in input order.
+
+        Each is a :class:`Failed` whose ``error`` is a :class:`~vpsorg.NotStartedError`;
+        they are also in :attr:`failed`. Nothing was sent for them: running them again
+        is safe.
+        """
+        return [o for o in self.outcomes if type(o.error) is NotStartedError]
 
     @property
     def succeeded(self) -> list[Succeeded[ItemT, ValueT]]:
@@ -170,10 +205,92 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
 
     def __repr__(self) -> str:
         failed = sum(1 for o in self.outcomes if not o.ok)
+        if self.stop_reason is None:
+            return (
+                f"BulkResult({len(self.outcomes)} items: "
+                f"{len(self.outcomes) - failed} succeeded, {failed} failed)"
+            )
+        skipped = len(self.not_started)
         return (
-            f"BulkResult({len(self.outcomes)} items: "
-            f"{len(self.outcomes) - failed} succeeded, {failed} failed)"
+            f"BulkResult({len(self.outcomes)} items: {len(self.outcomes) - failed} "
+            f"succeeded, {failed - skipped} failed, {skipped} not started: "
+            f"stopped early, {self.stop_reason})"
         )
+
+
+class NotStartedError(VPSOrgError):
+    """The outcome of a bulk item that was never started: nothing was sent for it.
+
+    A bulk call stops starting items when its error budget (``max_errors``) is spent or
+    when it is interrupted (cancelled, Ctrl-C, a deadline); every item it did not start
+    holds this error in a :class:`Failed` outcome, so the result still has one outcome per
+    item. Running such an item again is safe.
+
+    Attributes:
+        reason: ``"max_errors"`` or ``"interrupted"`` (a :data:`StopReason`).
+        request_sent: always ``False``.
+
+    Examples:
+        ```python
+        import vpsorg
+
+        error = vpsorg.NotStartedError("max_errors")
+        print(error.reason, error.request_sent)  # max_errors False
+        ```
+    """
+
+    request_sent = False
+
+    def __init__(self, reason: "StopReason") -> None:
+        why = {
+            "max_errors": "the error budget (max_errors) was spent",
+            "interrupted": "the bulk call was interrupted",
+        }[reason]
+        super().__init__(f"not started: {why}; nothing was sent for this item")
+        self.reason: StopReason = reason
+
+
+def partial_result(error: BaseException) -> "BulkResult[Any, Any] | None":
+    """The partial :class:`BulkResult` an interrupted bulk call left on its exception.
+
+    A bulk call that is cancelled, interrupted by Ctrl-C (blocking client) or cut by a
+    deadline sets the attribute ``partial_result`` on the exception it raises (a
+    ``CancelledError``, ``KeyboardInterrupt``, ...): every item done, failed, of unknown
+    outcome (an :class:`~vpsorg.OutcomeUnknownError`, for items in flight) or not started
+    (a :class:`~vpsorg.NotStartedError`), with ``stop_reason`` ``"interrupted"``. A
+    deadline such as ``asyncio.timeout`` raises its own ``TimeoutError`` from that
+    cancellation: this function looks along the exception's ``__cause__`` and
+    ``__context__`` chain too.
+
+    Args:
+        error: the exception that ended the bulk call.
+
+    Returns:
+        The partial result, or ``None`` when no bulk call left one.
+
+    Examples:
+        ```python
+        import asyncio
+        import vpsorg
+
+        async with vpsorg.AsyncClient() as client:
+            many = client.servers.get_many([12345] * 20_000, concurrency=2)
+            try:
+                await asyncio.wait_for(many, timeout=0.05)
+            except asyncio.TimeoutError as error:
+                partial = vpsorg.partial_result(error)
+                print(partial is not None and partial.stop_reason)  # interrupted
+        ```
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        found = getattr(current, "partial_result", None)
+        if isinstance(found, BulkResult):
+            return found
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class BulkOperationError(VPSOrgError):
