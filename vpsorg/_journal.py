@@ -25,7 +25,6 @@ happen: items never sent, and items that failed.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -52,7 +51,6 @@ ValueT = TypeVar("ValueT")
 #: The format version written in the first line.
 VERSION = 1
 #: Seconds after a create was sent before a rerun may conclude it made no server.
-DEFAULT_SETTLE_WINDOW = 5.0
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -95,6 +93,8 @@ class Journal:
         settle_window: seconds after a create was sent before a rerun may conclude from
             ``find_created`` finding nothing that it made no server (an API that accepted
             a create may take a moment to list it). A rerun sooner than that waits.
+            `None` (the default) takes the client's ``RetryPolicy.settle_window``, the
+            same window ``find_created`` and ``reconcile=True`` use.
 
     Examples:
         ```python
@@ -107,12 +107,13 @@ class Journal:
 
     path: Path = attrs.field(converter=Path)
     fsync: bool = False
-    settle_window: float = DEFAULT_SETTLE_WINDOW
+    settle_window: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.fsync, bool):
             raise InvalidInputError("fsync", f"must be a bool, got {self.fsync!r}")
-        check_pause_seconds(self.settle_window, "settle_window")
+        if self.settle_window is not None:
+            check_pause_seconds(self.settle_window, "settle_window")
 
 
 JournalLike = Union[str, "os.PathLike[str]", Journal]
@@ -139,7 +140,7 @@ class JournalAction(Generic[ItemT, ValueT]):
     value_type: type[ValueT] | None
     sends: bool
     describe: Callable[[ItemT], object] | None = None
-    settle: Callable[[ItemT, datetime], Awaitable[ValueT | None]] | None = None
+    settle: Callable[[ItemT, datetime, float | None], Awaitable[ValueT | None]] | None = None
 
 
 def _item_key(item: object) -> object:
@@ -341,10 +342,9 @@ class JournalRun(Generic[ItemT, ValueT]):
                 "line without an answer) and its outcome is unknown: it is not sent again; "
                 "check the server's state"
             )
-        wait = self._journal.settle_window - (datetime.now(timezone.utc) - sent_at).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        found = await action.settle(item, sent_at)
+        # The settle window counts from the recorded send time: find_created waits out
+        # what is left of it (one window, the client's unless the journal sets one).
+        found = await action.settle(item, sent_at, self._journal.settle_window)
         if found is not None:
             self._record_answer(
                 {"i": index, "state": "succeeded", "id": getattr(found, "id", None), "value": found}

@@ -602,7 +602,7 @@ class AsyncServers:
             error.started_at = started_at
             return error
 
-        async def settle(spec: SpecT, sent_at: datetime) -> Server | None:
+        async def settle(spec: SpecT, sent_at: datetime, window: float | None) -> Server | None:
             error = OutcomeUnknownError(
                 "a previous run sent this create (its journal has no answer for it) and "
                 "settling it failed: it may or may not have made a server; it is not sent "
@@ -611,7 +611,8 @@ class AsyncServers:
             error.spec = ServerSpec(**_spec_fields(spec))
             error.started_at = sent_at
             try:
-                return await self._settle(error)  # the server, or why it cannot be known
+                # The server, or why it cannot be known.
+                return await self._settle(error, settle_window=window)
             except NotCreatedError:
                 return None  # surely not made: the journal sends it again
 
@@ -902,10 +903,12 @@ class AsyncServers:
 
         return await self._pipeline.fetch(method, url, decode, json=json, creates=creates)
 
-    async def _settle(self, error: OutcomeUnknownError) -> Server:
+    async def _settle(
+        self, error: OutcomeUnknownError, *, settle_window: float | None = None
+    ) -> Server:
         """The server an unknown-outcome create made, or the error that says why not."""
         try:
-            found, listings, waited = await self._find(error, _CLOCK_SKEW, None)
+            found, listings, waited = await self._find(error, _CLOCK_SKEW, settle_window)
         except AmbiguousCreateError:
             raise
         except (VPSOrgError, VPSOrgDeprecationWarning) as lookup_error:
