@@ -9,7 +9,7 @@
             print(server.id, server.name, server.ip_address)
 
 ``vpsorg.Client`` is the blocking twin with the same methods. Every error is a
-:class:`VPSOrgError`; see :mod:`vpsorg._exceptions` for the tree.
+[`VPSOrgError`][vpsorg.VPSOrgError]; see `vpsorg._exceptions` for the tree.
 """
 
 from . import fleet

@@ -49,10 +49,10 @@ async def map(
         fn: a coroutine function of one argument.
         items: the inputs; consumed once, up front.
         concurrency: how many calls run at once (a pool of that many workers).
-        progress: called with a :class:`BulkProgress` after each item finishes.
+        progress: called with a [`BulkProgress`][vpsorg.BulkProgress] after each item finishes.
 
     Returns:
-        A :class:`~vpsorg.BulkResult`: one :class:`~vpsorg.Outcome` per item, in input
+        A [`BulkResult`][vpsorg.BulkResult]: one [`Outcome`][vpsorg.Outcome] per item, in input
         order. An exception raised for one item is kept in its outcome; it never stops
         the others and never escapes. Cancelling the call cancels every worker.
 
@@ -71,8 +71,8 @@ def imap(
 ) -> AsyncGenerator[Outcome[ItemT, ValueT], None]:
     """Await ``fn(item)`` for each item and yield each outcome as soon as it is ready.
 
-    Unlike :func:`map`, nothing is kept: ``items`` (any iterable or async iterable) is
-    consumed lazily, at most ``concurrency`` items are in flight (taken from the input
+    Unlike [`map()`][vpsorg.fleet.map], nothing is kept: ``items`` (any iterable or async
+    iterable) is consumed lazily, at most ``concurrency`` items are in flight (taken from the input
     and not yet yielded), and an outcome is dropped once yielded. Use it when the input
     is large or unbounded, or to act on results as they come.
 
@@ -82,8 +82,8 @@ def imap(
         concurrency: how many calls run at once.
 
     Returns:
-        An async generator of :class:`~vpsorg.Outcome`, in completion order: a
-        :class:`~vpsorg.Succeeded` with the ``value``, or a :class:`~vpsorg.Failed` with
+        An async generator of [`Outcome`][vpsorg.Outcome], in completion order: a
+        [`Succeeded`][vpsorg.Succeeded] with the ``value``, or a [`Failed`][vpsorg.Failed] with
         the ``error``, for every item. An exception raised for one item is kept in its
         outcome; one raised by ``items`` itself ends the iteration with that exception.
         Cancelling the iteration, breaking out of it, or closing the generator

@@ -4,9 +4,9 @@ A pool of ``concurrency`` workers pulls items from one shared iterator, instead 
 task per item behind a semaphore: that shape keeps memory flat (no task or coroutine per
 item). Two forms share it:
 
-- :func:`run_bulk` keeps every outcome and returns a :class:`~vpsorg.BulkResult` in input
+- `run_bulk()` keeps every outcome and returns a [`BulkResult`][vpsorg.BulkResult] in input
   order (``get_many`` and friends, ``vpsorg.fleet.map``);
-- :func:`imap` streams outcomes in completion order and keeps none of them
+- `imap()` streams outcomes in completion order and keeps none of them
   (``vpsorg.fleet.imap``), for inputs too large to hold.
 
 The workers are plain asyncio tasks, not an anyio task group: a task group costs more per
@@ -62,7 +62,7 @@ class BulkProgress:
         total: items in the call.
         succeeded: items that succeeded so far.
         failed: items that failed so far.
-        outcome: the :class:`~vpsorg.Outcome` of the item that just finished.
+        outcome: the [`Outcome`][vpsorg.Outcome] of the item that just finished.
     """
 
     completed: int
@@ -97,7 +97,7 @@ async def run_bulk(
 ) -> BulkResult[ItemT, ValueT]:
     """Run ``fn`` on every item, at most ``concurrency`` at a time.
 
-    Every item gets an :class:`~vpsorg.Outcome`, in input order; an ``Exception`` raised
+    Every item gets an [`Outcome`][vpsorg.Outcome], in input order; an ``Exception`` raised
     for one item is kept in its outcome and never stops the others. Cancelling the call
     cancels every worker and waits for them, so nothing keeps running.
     """

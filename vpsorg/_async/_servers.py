@@ -89,7 +89,7 @@ class AsyncServers:
 
     @property
     def with_raw_response(self) -> AsyncServersWithRawResponse:
-        """The endpoints again, each returning a :class:`~vpsorg.RawResponse`.
+        """The endpoints again, each returning a [`RawResponse`][vpsorg.RawResponse].
 
         The status, headers, request id, attempts and elapsed time of the call, with
         the parsed model in ``parsed``::
@@ -111,15 +111,15 @@ class AsyncServers:
         """List every server in the account, following pages lazily.
 
         Args:
-            status: only servers with this status: a :class:`~vpsorg.ServerStatus` or its
+            status: only servers with this status: a [`ServerStatus`][vpsorg.ServerStatus] or its
                 string (e.g. ``"active"``). A status vpsorg does not know is sent as given,
                 with one warning logged (the API may have added it; it may be a typo).
             location: only servers in this data center (e.g. ``"us-west"``).
             page_size: ask the API for pages of this size (it may ignore it).
 
         Returns:
-            An :class:`~vpsorg.AsyncServerList`: ``async for`` over it, or ``await`` it for
-            a list. Nothing is requested until you do.
+            An [`AsyncServerList`][vpsorg.AsyncServerList]: ``async for`` over it, or
+            ``await`` it for a list. Nothing is requested until you do.
 
         Example::
 
@@ -154,11 +154,13 @@ class AsyncServers:
 
         A create is never retried once the request may have reached the API, so it can
         never make two servers; if the outcome is unknown it raises
-        :class:`~vpsorg.OutcomeUnknownError`, carrying what was asked (``spec``) and when
-        (``started_at``): :meth:`find_created` settles it. With ``reconcile=True`` this
-        method settles it itself: it returns the server the create made, or raises
-        :class:`~vpsorg.NotCreatedError` (none was made: creating again is safe; vpsorg
-        does not resend) or :class:`~vpsorg.AmbiguousCreateError` (several could be it).
+        [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError], carrying what was asked
+        (``spec``) and when (``started_at``):
+        [`find_created()`][vpsorg.AsyncServers.find_created] settles it. With
+        ``reconcile=True`` this method settles it itself: it returns the server the create
+        made, or raises [`NotCreatedError`][vpsorg.NotCreatedError] (none was made: creating
+        again is safe; vpsorg does not resend) or
+        [`AmbiguousCreateError`][vpsorg.AmbiguousCreateError] (several could be it).
 
         Args:
             name: letters, digits and hyphens.
@@ -172,9 +174,10 @@ class AsyncServers:
             wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
                 number (checked before anything is sent, whatever ``wait`` is).
             reconcile: when the outcome is unknown, look for the server the create may
-                have made (see :meth:`find_created` for the rules) instead of raising
-                :class:`~vpsorg.OutcomeUnknownError`. If that look-up fails too, the
-                ``OutcomeUnknownError`` is raised.
+                have made (see [`find_created()`][vpsorg.AsyncServers.find_created] for the
+                rules) instead of raising
+                [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError]. If that look-up fails
+                too, the ``OutcomeUnknownError`` is raised.
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
@@ -190,10 +193,11 @@ class AsyncServers:
             AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
-        wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
-        a network error, cancellation, Ctrl-C in the blocking client) propagates as it is,
-        carrying the new server in its ``created_server`` attribute: delete it, or wait
-        for it again with :meth:`wait_for`. See "Waiting for states" in the docs.
+        wait early (a [`WaitTimeoutError`][vpsorg.WaitTimeoutError], a
+        [`NotFoundError`][vpsorg.NotFoundError], a network error, cancellation, Ctrl-C in
+        the blocking client) propagates as it is, carrying the new server in its
+        ``created_server`` attribute: delete it, or wait for it again with
+        [`wait_for()`][vpsorg.AsyncServers.wait_for]. See "Waiting for states" in the docs.
         """
         body = _create_body(
             name=name,
@@ -237,7 +241,7 @@ class AsyncServers:
     ) -> Server:
         """Replace a server's settings (PUT): all three fields are required.
 
-        Use :meth:`patch` to change only some of them.
+        Use [`patch()`][vpsorg.AsyncServers.patch] to change only some of them.
         """
         url = self._url(server_id)
         body = {
@@ -329,21 +333,21 @@ class AsyncServers:
 
         Args:
             server_id: the server to watch.
-            status: a :class:`~vpsorg.ServerStatus` or its string, or a list of them (the
+            status: a [`ServerStatus`][vpsorg.ServerStatus] or its string, or a list of them (the
                 wait ends at the first). A status vpsorg does not know is waited for as
                 given, with one warning logged (it may be a typo).
             timeout: seconds the whole wait may take (positive and finite).
             interval: seconds of the first pause between checks.
             max_interval: the longest pause between checks, in seconds.
             fail_on: the statuses that end the wait at once with
-                :class:`~vpsorg.UnreachableStatusError`: a status or a list of them, ``[]``
-                for none. ``None`` (the default) takes the defaults of the status waited
-                for: for ``active``, ``suspended``, ``stopping`` and ``stopped``; for
-                ``stopped``, ``suspended``, ``provisioning``, ``starting`` and
-                ``rebooting``; for the other known statuses but ``suspended``,
+                [`UnreachableStatusError`][vpsorg.UnreachableStatusError]: a status or a
+                list of them, ``[]`` for none. ``None`` (the default) takes the defaults of
+                the status waited for: for ``active``, ``suspended``, ``stopping`` and
+                ``stopped``; for ``stopped``, ``suspended``, ``provisioning``, ``starting``
+                and ``rebooting``; for the other known statuses but ``suspended``,
                 ``suspended``; for several statuses, those all of them fail on.
             progress: called after each status check with a
-                :class:`~vpsorg.WaitProgress` (the server as seen, the checks made, the
+                [`WaitProgress`][vpsorg.WaitProgress] (the server as seen, the checks made, the
                 seconds elapsed); an exception it raises is logged, not propagated.
 
         Raises:
@@ -388,8 +392,9 @@ class AsyncServers:
         page boundary by a concurrent delete is not missed.
 
         Args:
-            error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
-                in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
+            error: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] a ``create``
+                raised (or held in a ``create_many`` outcome); it carries ``spec`` and
+                ``started_at``.
             clock_skew: seconds by which the API's clock may differ from this
                 machine's (non-negative, finite; 60 by default).
 
@@ -431,7 +436,7 @@ class AsyncServers:
         """Get many servers, at most ``concurrency`` requests at a time.
 
         Returns:
-            A :class:`~vpsorg.BulkResult` with one :class:`~vpsorg.Outcome` per id, in
+            A [`BulkResult`][vpsorg.BulkResult] with one [`Outcome`][vpsorg.Outcome] per id, in
             input order. A failing id never raises and never hides another's result.
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress)
@@ -445,14 +450,14 @@ class AsyncServers:
         progress: ProgressCallback | None = None,
         reconcile: bool = False,
     ) -> BulkResult[SpecT, Server]:
-        """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
+        """Create many servers; each spec is a [`ServerSpec`][vpsorg.ServerSpec] or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever
         made twice; an item whose outcome is unknown holds an
-        :class:`~vpsorg.OutcomeUnknownError`. With ``reconcile=True`` each such item is
-        settled as ``create(..., reconcile=True)`` settles it: it holds the server the
-        create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
-        :class:`~vpsorg.AmbiguousCreateError`.
+        [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError]. With ``reconcile=True`` each
+        such item is settled as ``create(..., reconcile=True)`` settles it: it holds the server the
+        create made, or a [`NotCreatedError`][vpsorg.NotCreatedError] (safe to create again) or an
+        [`AmbiguousCreateError`][vpsorg.AmbiguousCreateError].
         """
         items = _bulk_items(specs, "specs", concurrency, progress)
         check_bool(reconcile, "reconcile")
@@ -525,16 +530,16 @@ class AsyncServers:
         Each round is one sweep of paged list calls, not one GET per server, so waiting
         on a thousand servers costs a few requests a round. A server missing from a sweep
         is checked with a GET (``concurrency`` at a time): if it is gone, its outcome is a
-        :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
-        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
-        bounds the whole call, the requests of a sweep included.
+        [`NotFoundError`][vpsorg.NotFoundError] at once. Servers still not there at ``timeout``
+        get a [`WaitTimeoutError`][vpsorg.WaitTimeoutError] carrying the last server seen:
+        ``timeout`` bounds the whole call, the requests of a sweep included.
 
-        ``status`` and ``fail_on`` take what :meth:`wait_for`'s do (a status vpsorg does
-        not know logs one warning): a server seen in a ``fail_on`` status gets an
-        :class:`~vpsorg.UnreachableStatusError` at once. ``progress`` is called with a
-        :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
-        before the first request; an id that is not a positive integer becomes that
-        item's :class:`~vpsorg.InvalidInputError`.
+        ``status`` and ``fail_on`` take what [`wait_for()`][vpsorg.AsyncServers.wait_for]'s do (a
+        status vpsorg does not know logs one warning): a server seen in a ``fail_on`` status
+        gets an [`UnreachableStatusError`][vpsorg.UnreachableStatusError] at once.
+        ``progress`` is called with a [`BulkProgress`][vpsorg.BulkProgress] as each server
+        finishes. Every argument is checked before the first request; an id that is not a
+        positive integer becomes that item's [`InvalidInputError`][vpsorg.InvalidInputError].
         """
         wanted = check_statuses(status)
         timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)
