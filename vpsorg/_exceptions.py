@@ -119,7 +119,7 @@ def register_secret(secret: str) -> None:
 
 
 def unregister_secret(secret: str) -> None:
-    """Undo one :func:`register_secret` (the transport calls this when it is closed)."""
+    """Undo one `register_secret()` (the transport calls this when it is closed)."""
     with _secrets_lock:
         count = _secret_counts.get(secret)
         if count is None:
@@ -212,7 +212,7 @@ class VPSOrgDeprecationWarning(VPSOrgWarning, DeprecationWarning):
 
     Emitted once per endpoint (method and URL, with numeric ids as ``{id}``) per process;
     the message says what is deprecated, since when, and when it stops working.
-    Python hides :class:`DeprecationWarning` outside ``__main__`` by default, so vpsorg
+    Python hides `DeprecationWarning` outside ``__main__`` by default, so vpsorg
     also logs the same message once at WARNING on the ``vpsorg`` logger.
     """
 
@@ -405,7 +405,7 @@ class OutcomeUnknownError(APIConnectionError):
     Attributes:
         status_code: the HTTP status when the server answered 5xx, else ``None``.
         cause: the underlying error.
-        spec: for a create, what it asked for (a :class:`~vpsorg.ServerSpec`; no token),
+        spec: for a create, what it asked for (a [`ServerSpec`][vpsorg.ServerSpec]; no token),
             else ``None``. ``servers.find_created(error)`` uses it.
         started_at: for a create, the time (timezone-aware, UTC, this machine's clock)
             taken just before its first attempt was sent, else ``None``.
@@ -432,9 +432,11 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
     """A create, start, stop or reboot was answered with a 5xx status.
 
     The server may have acted before failing, so the request was not resent. This error is
-    both an :class:`OutcomeUnknownError` (an :class:`APIConnectionError`) and an
-    :class:`InternalServerError`, so either ``except`` clause catches it. It carries the
-    attributes of both (``status_code``, ``body``, ``request_id``, ``cause``, ...).
+    both an [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] (an
+    [`APIConnectionError`][vpsorg.APIConnectionError]) and an
+    [`InternalServerError`][vpsorg.InternalServerError], so either ``except`` clause catches
+    it. It carries the attributes of both (``status_code``, ``body``, ``request_id``,
+    ``cause``, ...).
     """
 
     def __init__(self, message: str, *, error: APIStatusError) -> None:
@@ -458,7 +460,7 @@ class WaitTimeoutError(VPSOrgError, TimeoutError):
         server_id: the id waited on.
         status: the status waited for.
         timeout: the time allowed, in seconds.
-        last_seen: the last :class:`~vpsorg.Server` observed, or ``None``.
+        last_seen: the last [`Server`][vpsorg.Server] observed, or ``None``.
     """
 
     def __init__(
@@ -528,7 +530,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 
 def status_error_class(status: int) -> type[APIStatusError]:
-    """The most specific :class:`APIStatusError` subclass for an HTTP status."""
+    """The most specific [`APIStatusError`][vpsorg.APIStatusError] subclass for an HTTP status."""
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, APIStatusError)
@@ -547,13 +549,14 @@ class NotCreatedError(OutcomeUnknownError):
     """A create's outcome was unknown, and no server it could have made was found.
 
     Raised by ``servers.create(..., reconcile=True)`` (and held by ``create_many``'s
-    outcomes) after :meth:`~vpsorg.AsyncServers.find_created` listed the servers and none
+    outcomes) after [`find_created()`][vpsorg.AsyncServers.find_created] listed the servers and none
     matched. The create almost certainly did not happen, so creating again is safe; vpsorg
-    does not resend it for you. It is an :class:`OutcomeUnknownError`, so code written for
-    that keeps working. See "Settling an ambiguous create" in the docs for the rules.
+    does not resend it for you. It is an
+    [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError], so code written for that keeps
+    working. See "Settling an ambiguous create" in the docs for the rules.
 
     Attributes:
-        cause: the :class:`OutcomeUnknownError` the create raised.
+        cause: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] the create raised.
         spec: what the create asked for.
         started_at: when its first attempt was about to be sent.
     """
@@ -578,8 +581,8 @@ class AmbiguousCreateError(OutcomeUnknownError):
     tell which is yours; look at ``candidates`` and delete the ones you do not want.
 
     Attributes:
-        candidates: the matching :class:`~vpsorg.Server` objects, oldest first.
-        cause: the :class:`OutcomeUnknownError` the create raised.
+        candidates: the matching [`Server`][vpsorg.Server] objects, oldest first.
+        cause: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] the create raised.
         spec: what the create asked for.
         started_at: when its first attempt was about to be sent.
     """
@@ -608,7 +611,7 @@ class UnreachableStatusError(VPSOrgError):
     Attributes:
         server_id: the id waited on.
         status: the status waited for (a string, or a list of them).
-        last_seen: the :class:`~vpsorg.Server` seen in the failing status.
+        last_seen: the [`Server`][vpsorg.Server] seen in the failing status.
         fail_on: the statuses that end the wait this way.
     """
 

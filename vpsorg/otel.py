@@ -1,7 +1,7 @@
 """OpenTelemetry tracing for vpsorg calls, built on the client's event hooks.
 
 Install the extra (``pip install 'vpsorg[otel]'``, which brings ``opentelemetry-api``),
-configure a tracer provider as usual, and give the client an :class:`OTelHooks`::
+configure a tracer provider as usual, and give the client an [`OTelHooks`][vpsorg.otel.OTelHooks]::
 
     import vpsorg
     from vpsorg.otel import OTelHooks
@@ -18,7 +18,7 @@ call records its exception on the call span and sets its status to ``ERROR``; an
 with a 4xx/5xx or no response sets its own status to ``ERROR``.
 
 The call span is a child of whatever span is current where the call is made (for the
-blocking :class:`~vpsorg.Client` too: its loop thread runs each call in a copy of the
+blocking [`Client`][vpsorg.Client] too: its loop thread runs each call in a copy of the
 caller's context).
 """
 
