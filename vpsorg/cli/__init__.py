@@ -7,7 +7,7 @@ Install it with ``pip install "vpsorg[cli]"``, then::
     vpsorg servers reboot 12345 12346 --wait
     vpsorg --output json servers get 12345 | jq .ip_address
 
-It is built on the public SDK only (:class:`vpsorg.AsyncClient`), with click for the
+It is built on the public SDK only ([`vpsorg.AsyncClient`][vpsorg.AsyncClient]), with click for the
 commands and rich for tables and progress bars.
 """
 

@@ -24,14 +24,14 @@ __all__ = ["Phase", "Phases"]
 
 
 class Phase:
-    """One bar. Pass it as a bulk call's ``progress=`` callback, or call :meth:`finish`."""
+    """One bar. Pass it as a bulk call's ``progress=`` callback, or call `finish()`."""
 
     def __init__(self, progress: Progress, task: TaskID) -> None:
         self._progress = progress
         self._task = task
 
     def __call__(self, update: vpsorg.BulkProgress) -> None:
-        """Move the bar to a bulk call's latest :class:`vpsorg.BulkProgress`."""
+        """Move the bar to a bulk call's latest [`vpsorg.BulkProgress`][vpsorg.BulkProgress]."""
         self._progress.update(
             self._task, completed=update.completed, ok=update.succeeded, failed=update.failed
         )
