@@ -14,8 +14,8 @@ or in process::
 
 It serves the nine operations of the reference under ``/api/v1/servers/`` (every path
 ends with ``/``), authenticates ``Authorization: Bearer <token>`` (default
-:data:`DEMO_TOKEN`), answers with Django REST Framework's status codes and error
-shapes, paginates lists DRF-style (``page``, ``page_size`` up to 1000, absolute
+[`DEMO_TOKEN`][vpsorg.simulator.DEMO_TOKEN]), answers with Django REST Framework's status
+codes and error shapes, paginates lists DRF-style (``page``, ``page_size`` up to 1000, absolute
 ``next``/``previous`` URLs) and serves its OpenAPI 3.1 document, unauthenticated, at
 ``/api/v1/openapi.json``. Every response has an ``X-Request-ID`` header.
 
@@ -46,8 +46,8 @@ Catalogue
     reference's; the others are extras.
 
 Faults
-    :class:`FaultConfig` injects latency, 500s, HTML 503s, dropped connections and
-    per-token rate limiting (429 with ``Retry-After``), deterministically under
+    [`FaultConfig`][vpsorg.simulator.FaultConfig] injects latency, 500s, HTML 503s, dropped
+    connections and per-token rate limiting (429 with ``Retry-After``), deterministically under
     ``seed``; ``sim.set_faults()`` changes them at run time and ``sim.script()`` queues
     exact answers for the next matching requests. ``sim.fault_counts``,
     ``sim.request_count`` and ``sim.request_counts`` count everything.

@@ -124,7 +124,7 @@ def serve_forever(
     page_size: int = 20,
     faults: FaultConfig | None = None,
 ) -> int:
-    """Serve until Ctrl-C or SIGTERM, printing the :func:`banner`; return the exit code.
+    """Serve until Ctrl-C or SIGTERM, printing the `banner()`; return the exit code.
 
     0 after a clean stop, 1 when the port cannot be bound. Both ``python -m
     vpsorg.simulator`` and ``vpsorg simulator`` end here.

@@ -1,5 +1,6 @@
-"""Running the simulator: :func:`serve` (in the current event loop), :func:`serve_in_thread`
-(in a background thread with its own loop) and the :class:`Simulator` handle both yield.
+"""Running the simulator: [`serve()`][vpsorg.simulator.serve] (in the current event loop),
+[`serve_in_thread()`][vpsorg.simulator.serve_in_thread] (in a background thread with its own
+loop) and the [`Simulator`][vpsorg.simulator.Simulator] handle both yield.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Simulator:
 
         Keys: ``latency`` (requests delayed by random latency), ``error_500``,
         ``error_503``, ``rate_limited``, ``dropped`` (random faults) and ``scripted``
-        (every request a :meth:`script` entry applied to, whatever it did).
+        (every request a `script()` entry applied to, whatever it did).
         """
         return self._call(lambda: dict(self._app.injector.counts))
 
@@ -154,7 +155,7 @@ class Simulator:
         return self._call(lambda: self._app.store.credits)
 
     def suspend(self, server_id: int) -> None:
-        """Suspend a server, as the provider would. Raises :class:`KeyError` if unknown."""
+        """Suspend a server, as the provider would. Raises `KeyError` if unknown."""
 
         def apply() -> bool:
             self._app.store.settle()
@@ -244,8 +245,8 @@ def serve_in_thread(
     faults: FaultConfig | None = None,
     page_size: int = 20,
 ) -> Iterator[Simulator]:
-    """Like :func:`serve`, for blocking code: the simulator runs on its own loop in a
-    background thread, stopped and joined when the block ends.
+    """Like [`serve()`][vpsorg.simulator.serve], for blocking code: the simulator runs on
+    its own loop in a background thread, stopped and joined when the block ends.
 
     >>> with serve_in_thread() as sim:  # doctest: +SKIP
     ...     requests.get(sim.base_url + "servers/", headers=...)

@@ -2,7 +2,7 @@
 
 There are no per-server timers. A transition (``provisioning → active``,
 ``stopping → stopped``, ...) is recorded with the moment it is due and pushed onto one
-heap; :meth:`ServerStore.settle` pops every due transition before each request is
+heap; `ServerStore.settle()` pops every due transition before each request is
 served, so reads and writes always see the current status, nothing ever needs
 cancelling, and idle servers cost nothing however many there are.
 
@@ -85,11 +85,11 @@ def _parse_timestamp(text: str) -> int:
 
 
 class InsufficientCredits(Exception):
-    """Raised by :meth:`ServerStore.create` when the account has no credits left."""
+    """Raised by `ServerStore.create()` when the account has no credits left."""
 
 
 class ActionRefused(Exception):
-    """Raised by :meth:`ServerStore.act` when the server's status forbids the action."""
+    """Raised by `ServerStore.act()` when the server's status forbids the action."""
 
 
 class ServerRecord:

@@ -3,10 +3,10 @@
 Registered automatically (entry point ``pytest11: vpsorg``) once vpsorg is installed:
 
 ``vpsorg_simulator``
-    A fresh :class:`~vpsorg.simulator.Simulator` per test, running in a background
+    A fresh [`Simulator`][vpsorg.simulator.Simulator] per test, running in a background
     thread, with ``provision_delay=0.05`` and ``action_delay=0.05`` so tests are quick.
 ``vpsorg_simulator_options``
-    The keyword arguments for :func:`~vpsorg.simulator.serve_in_thread`, merged over
+    The keyword arguments for [`serve_in_thread()`][vpsorg.simulator.serve_in_thread], merged over
     those defaults. Override it in your ``conftest.py``::
 
         @pytest.fixture
