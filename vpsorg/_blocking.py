@@ -158,11 +158,14 @@ async def _next_page(pages: AsyncIterator[R]) -> R | None:
 class Paginator(Iterator[T]):
     """The items of an async paginator, fetched one page at a time as you iterate.
 
-    The blocking twin of every async paginator: an ordinary iterator::
+    Examples:
+        The blocking twin of every async paginator: an ordinary iterator:
 
+        ```python
         for item in paginator:
             ...
         items = paginator.to_list()      # a list of every item
+        ```
 
     Nothing is requested until you iterate; each page is fetched through the client's
     loop thread when the previous one is used up, and breaking out of the loop stops
@@ -227,11 +230,14 @@ class Paginator(Iterator[T]):
 class ServerIterator(Paginator[Server]):
     """Every server matching a filter, fetched one page at a time as you iterate.
 
-    What ``client.servers.list()`` returns on the blocking client: an ordinary iterator::
+    Examples:
+        What ``client.servers.list()`` returns on the blocking client: an ordinary iterator:
 
+        ```python
         for server in client.servers.list(location="us-west"):
             ...
         servers = client.servers.list().to_list()      # a list of every server
+        ```
 
     Nothing is requested until you iterate; each page is fetched through the client's
     loop thread when the previous one is used up, and breaking out of the loop stops

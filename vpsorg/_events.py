@@ -1,18 +1,21 @@
 """Typed events about each call and each attempt, for the client's ``event_hooks``.
 
-Give a client one or more hooks, callables taking one event::
+Examples:
+    Give a client one or more hooks, callables taking one event:
 
+    ```python
     def show(event: vpsorg.Event) -> None:
         print(event)
 
     client = vpsorg.AsyncClient(event_hooks=[show])
+    ```
 
 A call (one method such as ``servers.get``, one request with its retries) emits, in
 order: [`CallStarted`][vpsorg.CallStarted]; for each attempt an
-    [`AttemptStarted`][vpsorg.AttemptStarted] and an
-[`AttemptEnded`][vpsorg.AttemptEnded], with a [`RetryScheduled`][vpsorg.RetryScheduled]
-between two attempts; and always [`CallEnded`][vpsorg.CallEnded], whatever ends the call
-(success, error, deadline, cancellation). Every event of one call carries the same ``call_id``.
+[`AttemptStarted`][vpsorg.AttemptStarted] and an [`AttemptEnded`][vpsorg.AttemptEnded],
+with a [`RetryScheduled`][vpsorg.RetryScheduled] between two attempts; and always
+[`CallEnded`][vpsorg.CallEnded], whatever ends the call (success, error, deadline,
+cancellation). Every event of one call carries the same ``call_id``.
 
 Events are frozen attrs classes. None of them carries the API token: the token travels
 only in the ``Authorization`` header, URLs never hold it, and the response headers an

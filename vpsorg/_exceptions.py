@@ -1,7 +1,6 @@
 """Every error vpsorg raises, in one tree.
 
-::
-
+```text
     VPSOrgError
      ├── ConfigurationError          (also ValueError)  bad client settings, e.g. no token
      ├── InvalidInputError           (also ValueError)  rejected before any request was sent
@@ -26,6 +25,7 @@
 
     VPSOrgWarning                   (also UserWarning)
      └── VPSOrgDeprecationWarning    (also DeprecationWarning)  the API deprecated an endpoint
+```
 
 Nothing here holds the API token: messages are built from status codes, URLs without
 credentials and the first bytes of response bodies, and every error scrubs the tokens of

@@ -5,9 +5,8 @@ Every blocking surface of vpsorg runs its async code through this module:
 * the blocking [`vpsorg.Client`][vpsorg.Client] owns a `LoopThread` and hands each call's
   coroutine to it (`LoopThread.call()`);
 * [`vpsorg.simulator.serve_in_thread()`][vpsorg.simulator.serve_in_thread] runs the
-simulator on a `LoopThread`,
-  and the [`Simulator`][vpsorg.simulator.Simulator] handle hops its inspection calls onto the
-  simulator's loop with `call_in_loop()`;
+  simulator on a `LoopThread`, and the [`Simulator`][vpsorg.simulator.Simulator] handle hops
+  its inspection calls onto the simulator's loop with `call_in_loop()`;
 * the ``vpsorg`` command runs each command's coroutine with `run()`.
 
 Hand-off

@@ -2,8 +2,10 @@
 
 The same engine as the bulk methods of ``client.servers``, in two forms:
 
-``map`` returns every outcome at the end, in input order::
+Examples:
+    ``map`` returns every outcome at the end, in input order:
 
+    ```python
     async def resize_note(server_id: int) -> str:
         server = await client.servers.get(server_id)
         return f"{server.name}: {server.plan.name}"
@@ -11,14 +13,18 @@ The same engine as the bulk methods of ``client.servers``, in two forms:
     result = await vpsorg.fleet.map(resize_note, ids, concurrency=20)
     for outcome in result.failed:
         print(outcome.item, outcome.error)
+    ```
 
-``imap`` yields each outcome as soon as it is ready and keeps none of them, so memory
-stays flat however many items there are (a generator of a million ids included)::
+Examples:
+    ``imap`` yields each outcome as soon as it is ready and keeps none of them, so memory
+    stays flat however many items there are (a generator of a million ids included):
 
+    ```python
     async with contextlib.aclosing(vpsorg.fleet.imap(client.servers.get, ids)) as outcomes:
         async for outcome in outcomes:
             if outcome.ok:
                 print(outcome.value.name)
+    ```
 """
 
 from __future__ import annotations
@@ -53,8 +59,8 @@ async def map(
 
     Returns:
         A [`BulkResult`][vpsorg.BulkResult]: one [`Outcome`][vpsorg.Outcome] per item, in input
-        order. An exception raised for one item is kept in its outcome; it never stops
-        the others and never escapes. Cancelling the call cancels every worker.
+            order. An exception raised for one item is kept in its outcome; it never stops
+            the others and never escapes. Cancelling the call cancels every worker.
 
     Raises:
         InvalidInputError: ``fn``, ``items``, ``concurrency`` or ``progress`` is not
@@ -83,12 +89,12 @@ def imap(
 
     Returns:
         An async generator of [`Outcome`][vpsorg.Outcome], in completion order: a
-        [`Succeeded`][vpsorg.Succeeded] with the ``value``, or a [`Failed`][vpsorg.Failed] with
-        the ``error``, for every item. An exception raised for one item is kept in its
-        outcome; one raised by ``items`` itself ends the iteration with that exception.
-        Cancelling the iteration, breaking out of it, or closing the generator
-        (``aclose()``, or ``contextlib.aclosing`` for a deterministic close) cancels
-        every running call and waits for it.
+            [`Succeeded`][vpsorg.Succeeded] with the ``value``, or a [`Failed`][vpsorg.Failed] with
+            the ``error``, for every item. An exception raised for one item is kept in its
+            outcome; one raised by ``items`` itself ends the iteration with that exception.
+            Cancelling the iteration, breaking out of it, or closing the generator
+            (``aclose()``, or ``contextlib.aclosing`` for a deterministic close) cancels
+            every running call and waits for it.
 
     Raises:
         InvalidInputError: ``fn``, ``items`` or ``concurrency`` is not usable; raised by

@@ -30,11 +30,15 @@ __all__ = ["AsyncClient"]
 class AsyncClient:
     """The asynchronous VPS.org client.
 
-    Use it as an async context manager, or call [`aclose()`][vpsorg.AsyncClient.aclose] when done::
+    Examples:
+        Use it as an async context manager, or call
+        [`aclose()`][vpsorg.AsyncClient.aclose] when done:
 
+        ```python
         async with vpsorg.AsyncClient() as client:
             async for server in client.servers.list(status="active"):
                 print(server.id, server.name, server.status)
+        ```
 
     Args:
         token: the API token; defaults to ``$VPSORG_API_TOKEN``. Required.
@@ -135,9 +139,11 @@ class AsyncClient:
         """A copy of this client with other timeouts or retry policy, for some calls.
 
         The copy shares the connection pool and the rate-limit gate, so it costs nothing
-        to make per call::
+        to make per call:
 
-            server = await client.with_options(timeout=5).servers.get(12345)
+        ```python
+        server = await client.with_options(timeout=5).servers.get(12345)
+        ```
 
         It shares the retry budget too, unless its policy asks for a budget of another
         size (``RetryPolicy(budget=...)``): that size gets a budget of its own, shared by

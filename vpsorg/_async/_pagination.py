@@ -81,11 +81,14 @@ class PageFactory(Protocol[T]):
 class AsyncPaginator(Generic[T]):
     """Every item of a listing, fetched page by page as you iterate.
 
-    It is both async-iterable and awaitable::
+    Examples:
+        It is both async-iterable and awaitable:
 
+        ```python
         async for server in client.servers.list(location="us-west"):
             ...
         servers = await client.servers.list()          # a list of every server
+        ```
 
     Pages are requested lazily: breaking out of the loop stops fetching. ``next`` links
     are followed until there are none; a response with only ``count`` and ``results``,
@@ -164,12 +167,15 @@ class AsyncPaginator(Generic[T]):
 class AsyncServerList(AsyncPaginator[Server]):
     """Every server matching a filter, fetched page by page as you iterate.
 
-    What ``client.servers.list()`` returns: an `AsyncPaginator` of
-    [`Server`][vpsorg.Server] whose pages are [`ServerPage`][vpsorg.ServerPage]::
+    Examples:
+        What ``client.servers.list()`` returns: an `AsyncPaginator` of
+        [`Server`][vpsorg.Server] whose pages are [`ServerPage`][vpsorg.ServerPage]:
 
+        ```python
         async for server in client.servers.list(location="us-west"):
             ...
         servers = await client.servers.list()          # a list of every server
+        ```
     """
 
     def __init__(self, pipeline: Pipeline, params: Mapping[str, str]) -> None:

@@ -37,11 +37,14 @@ _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 class RawResponse(Generic[T]):
     """The HTTP side of one call, with its parsed result.
 
-    What ``client.servers.with_raw_response.<method>(...)`` returns::
+    Examples:
+        What ``client.servers.with_raw_response.<method>(...)`` returns:
 
+        ```python
         raw = await client.servers.with_raw_response.get(12345)
         print(raw.status_code, raw.request_id, raw.retries_taken)
         server = raw.parsed
+        ```
 
     An error status raises as usual (the exception carries ``status_code`` and
     ``request_id``); a raw response is always that of a success.
@@ -177,10 +180,12 @@ class AsyncServersWithRawResponse:
     Reach it as ``client.servers.with_raw_response``; every method takes the arguments
     of the [`AsyncServers`][vpsorg.AsyncServers] method of the same name (the HTTP request
     itself: ``create`` has no ``wait`` or ``reconcile`` here) and raises the same
-    errors::
+    errors:
 
-        raw = await client.servers.with_raw_response.start(12345)
-        print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```python
+    raw = await client.servers.with_raw_response.start(12345)
+    print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```
     """
 
     def __init__(self, servers: _ServerEndpoints) -> None:

@@ -91,11 +91,14 @@ class AsyncServers:
     def with_raw_response(self) -> AsyncServersWithRawResponse:
         """The endpoints again, each returning a [`RawResponse`][vpsorg.RawResponse].
 
-        The status, headers, request id, attempts and elapsed time of the call, with
-        the parsed model in ``parsed``::
+        Examples:
+            The status, headers, request id, attempts and elapsed time of the call, with
+            the parsed model in ``parsed``:
 
+            ```python
             raw = await client.servers.with_raw_response.get(12345)
             print(raw.status_code, raw.request_id, raw.retries_taken, raw.parsed.name)
+            ```
         """
         return AsyncServersWithRawResponse(type(self)(self._pipeline.raw()))
 
@@ -119,12 +122,13 @@ class AsyncServers:
 
         Returns:
             An [`AsyncServerList`][vpsorg.AsyncServerList]: ``async for`` over it, or
-            ``await`` it for a list. Nothing is requested until you do.
+                ``await`` it for a list. Nothing is requested until you do.
 
-        Example::
-
+        Examples:
+            ```python
             async for server in client.servers.list(status="active"):
                 print(server.name)
+            ```
         """
         params: dict[str, str] = {}
         if status is not None:
@@ -181,7 +185,7 @@ class AsyncServers:
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
-            A server found by ``reconcile`` is returned as listed (the list view).
+                A server found by ``reconcile`` is returned as listed (the list view).
 
         Raises:
             InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
@@ -400,7 +404,7 @@ class AsyncServers:
 
         Returns:
             The one matching server (as listed), or ``None`` when there is none: the
-            create did not happen, and creating again is safe.
+                create did not happen, and creating again is safe.
 
         Raises:
             InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
@@ -408,12 +412,13 @@ class AsyncServers:
             AmbiguousCreateError: several servers match; they are in its
                 ``candidates``.
 
-        Example::
-
+        Examples:
+            ```python
             try:
                 server = await client.servers.create("web-1", 1, 5, "us-west")
             except vpsorg.OutcomeUnknownError as error:
                 server = await client.servers.find_created(error)
+            ```
         """
         spec, started_at = _create_attempt(error)
         skew = _check_skew(clock_skew)
@@ -437,7 +442,7 @@ class AsyncServers:
 
         Returns:
             A [`BulkResult`][vpsorg.BulkResult] with one [`Outcome`][vpsorg.Outcome] per id, in
-            input order. A failing id never raises and never hides another's result.
+                input order. A failing id never raises and never hides another's result.
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress)
         return await run_bulk(self.get, items, concurrency=concurrency, progress=progress)

@@ -27,11 +27,15 @@ __all__ = ["Client"]
 class Client(BlockingClient):
     """The blocking VPS.org client.
 
-    Use it as a context manager, or call [`close()`][vpsorg.Client.close] when done::
+    Examples:
+        Use it as a context manager, or call
+        [`close()`][vpsorg.Client.close] when done:
 
+        ```python
         with vpsorg.Client() as client:
             for server in client.servers.list(status="active"):
                 print(server.id, server.name, server.status)
+        ```
 
     Args:
         token: the API token; defaults to ``$VPSORG_API_TOKEN``. Required.
@@ -141,9 +145,11 @@ class Client(BlockingClient):
         """A copy of this client with other timeouts or retry policy, for some calls.
 
         The copy shares the connection pool and the rate-limit gate, so it costs nothing
-        to make per call::
+        to make per call:
 
-            server = client.with_options(timeout=5).servers.get(12345)
+        ```python
+        server = client.with_options(timeout=5).servers.get(12345)
+        ```
 
         It shares the retry budget too, unless its policy asks for a budget of another
         size (``RetryPolicy(budget=...)``): that size gets a budget of its own, shared by

@@ -22,10 +22,12 @@ class ServersWithRawResponse(BlockingResource[AsyncServersWithRawResponse]):
     Reach it as ``client.servers.with_raw_response``; every method takes the arguments
     of the [`Servers`][vpsorg.Servers] method of the same name (the HTTP request
     itself: ``create`` has no ``wait`` or ``reconcile`` here) and raises the same
-    errors::
+    errors:
 
-        raw = client.servers.with_raw_response.start(12345)
-        print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```python
+    raw = client.servers.with_raw_response.start(12345)
+    print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```
     """
 
     def list(

@@ -41,11 +41,14 @@ class Servers(BlockingResource[AsyncServers]):
     def with_raw_response(self) -> ServersWithRawResponse:
         """The endpoints again, each returning a [`RawResponse`][vpsorg.RawResponse].
 
-        The status, headers, request id, attempts and elapsed time of the call, with
-        the parsed model in ``parsed``::
+        Examples:
+            The status, headers, request id, attempts and elapsed time of the call, with
+            the parsed model in ``parsed``:
 
+            ```python
             raw = client.servers.with_raw_response.get(12345)
             print(raw.status_code, raw.request_id, raw.retries_taken, raw.parsed.name)
+            ```
         """
         return ServersWithRawResponse(self, self._async.with_raw_response)
 
@@ -67,12 +70,13 @@ class Servers(BlockingResource[AsyncServers]):
 
         Returns:
             A [`ServerIterator`][vpsorg.ServerIterator]: ``for`` over it, or
-            call ``to_list()`` for a list. Nothing is requested until you do.
+                call ``to_list()`` for a list. Nothing is requested until you do.
 
-        Example::
-
+        Examples:
+            ```python
             for server in client.servers.list(status="active"):
                 print(server.name)
+            ```
         """
         return ServerIterator(
             self, self._async.list(status=status, location=location, page_size=page_size)
@@ -123,7 +127,7 @@ class Servers(BlockingResource[AsyncServers]):
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
-            A server found by ``reconcile`` is returned as listed (the list view).
+                A server found by ``reconcile`` is returned as listed (the list view).
 
         Raises:
             InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
@@ -311,7 +315,7 @@ class Servers(BlockingResource[AsyncServers]):
 
         Returns:
             The one matching server (as listed), or ``None`` when there is none: the
-            create did not happen, and creating again is safe.
+                create did not happen, and creating again is safe.
 
         Raises:
             InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
@@ -319,12 +323,13 @@ class Servers(BlockingResource[AsyncServers]):
             AmbiguousCreateError: several servers match; they are in its
                 ``candidates``.
 
-        Example::
-
+        Examples:
+            ```python
             try:
                 server = client.servers.create("web-1", 1, 5, "us-west")
             except vpsorg.OutcomeUnknownError as error:
                 server = client.servers.find_created(error)
+            ```
         """
         return self._runner.call(self._async.find_created, error=error, clock_skew=clock_skew)
 
@@ -339,7 +344,7 @@ class Servers(BlockingResource[AsyncServers]):
 
         Returns:
             A [`BulkResult`][vpsorg.BulkResult] with one [`Outcome`][vpsorg.Outcome] per id, in
-            input order. A failing id never raises and never hides another's result.
+                input order. A failing id never raises and never hides another's result.
         """
         return self._runner.call(
             self._async.get_many, server_ids=server_ids, concurrency=concurrency, progress=progress

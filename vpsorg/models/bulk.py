@@ -2,13 +2,15 @@
 
 An outcome is either a [`Succeeded`][vpsorg.Succeeded] (with the ``value``) or a
 [`Failed`][vpsorg.Failed] (with the ``error``); [`Outcome`][vpsorg.Outcome] is the union of
-the two. Both carry a literal ``ok``, so a type checker narrows on it::
+the two. Both carry a literal ``ok``, so a type checker narrows on it:
 
-    for outcome in result:
-        if outcome.ok:
-            print(outcome.value.name)      # Succeeded: value is the Server
-        else:
-            print(outcome.error)           # Failed: error is an Exception
+```python
+for outcome in result:
+    if outcome.ok:
+        print(outcome.value.name)      # Succeeded: value is the Server
+    else:
+        print(outcome.error)           # Failed: error is an Exception
+```
 
 [`BulkOperationError`][vpsorg.BulkOperationError] lives here, beside
 [`BulkResult`][vpsorg.BulkResult] which raises it, so that the models never need the rest of
