@@ -49,10 +49,11 @@ class Phase:
 class Phases:
     """A stack of progress bars, drawn on stderr while the ``with`` block runs.
 
-    ::
-
+    Examples:
+        ```python
         with Phases() as phases:
             await client.servers.start_many(ids, progress=phases.add("start", len(ids)))
+        ```
     """
 
     def __init__(self) -> None:

@@ -67,7 +67,10 @@ class Simulator:
     def set_faults(self, faults: FaultConfig) -> None:
         """Replace the random-fault settings from now on.
 
-        >>> sim.set_faults(FaultConfig(error_rate_503=0.2))  # doctest: +SKIP
+        Examples:
+            ```python
+            sim.set_faults(FaultConfig(error_rate_503=0.2))
+            ```
         """
         self._call(lambda: self._app.injector.set_config(faults))
 
@@ -93,8 +96,11 @@ class Simulator:
         ``after_action=True`` the real handler runs first, so state changes, and only
         then is its response replaced. Entries are matched in the order they were made.
 
-        >>> sim.script(path="/api/v1/servers/", method="POST", status=503)  # doctest: +SKIP
-        >>> sim.script(path="/api/v1/servers/*", drop=True, after_action=True)  # doctest: +SKIP
+        Examples:
+            ```python
+            sim.script(path="/api/v1/servers/", method="POST", status=503)
+            sim.script(path="/api/v1/servers/*", drop=True, after_action=True)
+            ```
         """
         entry = ScriptedFault(
             path=path,
@@ -202,8 +208,11 @@ async def serve(
 
     ``port=0`` picks a free port; read it back from ``sim.port`` or ``sim.base_url``.
 
-    >>> async with serve(provision_delay=0.1) as sim:  # doctest: +SKIP
-    ...     print(sim.base_url)
+    Examples:
+        ```python
+        async with vpsorg.simulator.serve(provision_delay=0.1) as sim:
+            print(sim.base_url)
+        ```
     """
     app = SimulatorApp(
         token=token,
@@ -248,8 +257,13 @@ def serve_in_thread(
     """Like [`serve()`][vpsorg.simulator.serve], for blocking code: the simulator runs on
     its own loop in a background thread, stopped and joined when the block ends.
 
-    >>> with serve_in_thread() as sim:  # doctest: +SKIP
-    ...     requests.get(sim.base_url + "servers/", headers=...)
+    Examples:
+        ```python
+        with vpsorg.simulator.serve_in_thread() as sim:
+            response = requests.get(
+                sim.base_url + "servers/", headers={"Authorization": f"Bearer {sim.token}"}
+            )
+        ```
     """
     runtime = LoopThread(name="vpsorg-simulator", use_uvloop=False)
     try:
