@@ -39,8 +39,9 @@ def _reject_constant(name: str) -> Any:
 def loads_body(raw: bytes) -> Any:
     """Decode a request body as DRF's JSONParser would, raising `BodyParseError`.
 
-    >>> loads_body(b'{"name": "web-1"}')
-    {'name': 'web-1'}
+    Examples:
+        >>> loads_body(b'{"name": "web-1"}')
+        {'name': 'web-1'}
     """
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)

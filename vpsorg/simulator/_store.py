@@ -63,10 +63,11 @@ def _now_us() -> int:
 def format_timestamp(epoch_us: int) -> str:
     """Render microseconds since the epoch as ISO 8601 UTC with a ``Z``, as DRF does.
 
-    >>> format_timestamp(1_736_519_400_000_000)
-    '2025-01-10T14:30:00Z'
-    >>> format_timestamp(1_736_519_400_000_001)
-    '2025-01-10T14:30:00.000001Z'
+    Examples:
+        >>> format_timestamp(1_736_519_400_000_000)
+        '2025-01-10T14:30:00Z'
+        >>> format_timestamp(1_736_519_400_000_001)
+        '2025-01-10T14:30:00.000001Z'
     """
     seconds, micros = divmod(epoch_us, 1_000_000)
     text = _format_second(seconds)
