@@ -9,7 +9,7 @@ The site is built once for this module (``mkdocs build --strict``, exactly what 
   ``:class:`` or ``:meth:``, a ``>>>`` session outside an ``Examples:`` section,
   a reST table rule (``=====  =====``);
 * a code block in a docstring that is not highlighted (an indented block, a fence
-  without a language, or a ``text`` one);
+  without a language, or a ``text`` one), or with a line wider than the column;
 * a signature longer than the configured line length left on one line (no formatter);
 * the note for readers of a page's markdown source ("Built page: ...").
 
@@ -285,6 +285,10 @@ def test_no_rest_markup_in_rendered_text(site: Site) -> None:
 # ---------------------------------------------------------------------- code blocks
 
 
+#: Characters of code the content column shows (1280 px wide) before it scrolls.
+CODE_COLUMN = 80
+
+
 def test_every_code_block_in_a_docstring_is_highlighted(site: Site) -> None:
     problems = []
     checked = 0
@@ -306,6 +310,9 @@ def test_every_code_block_in_a_docstring_is_highlighted(site: Site) -> None:
                 if not languages - {"language-text"}:
                     first = pre.text().strip().splitlines()[0][:60] if pre.text().strip() else ""
                     problems.append(f"{name}: {_owner(pre)}: a block without a language: {first}")
+                wide = [line for line in pre.text().splitlines() if len(line) > CODE_COLUMN]
+                if wide:
+                    problems.append(f"{name}: {_owner(pre)}: a line scrolls sideways: {wide[0]}")
     assert checked >= 5, "no code blocks found in docstrings: has the rendering changed?"
     assert not problems, "use a fenced block with a language (```python):\n" + "\n".join(problems)
 

@@ -4,7 +4,7 @@ Examples:
     Run it from a shell:
 
     ```sh
-    python -m vpsorg.simulator --port 8080          # or: vpsorg simulator --port 8080
+    python -m vpsorg.simulator --port 8080    # or: vpsorg simulator --port 8080
     ```
 
     or in process:

@@ -260,9 +260,8 @@ def serve_in_thread(
     Examples:
         ```python
         with vpsorg.simulator.serve_in_thread() as sim:
-            response = requests.get(
-                sim.base_url + "servers/", headers={"Authorization": f"Bearer {sim.token}"}
-            )
+            headers = {"Authorization": f"Bearer {sim.token}"}
+            response = requests.get(sim.base_url + "servers/", headers=headers)
         ```
     """
     runtime = LoopThread(name="vpsorg-simulator", use_uvloop=False)

@@ -26,7 +26,9 @@ Annotate them as ``vpsorg.simulator.Simulator``, ``vpsorg.Client`` and
 them:
 
 ```python
-def test_cleanup(vpsorg_client: vpsorg.Client, vpsorg_simulator: Simulator) -> None: ...
+def test_cleanup(
+    vpsorg_client: vpsorg.Client, vpsorg_simulator: Simulator
+) -> None: ...
 ```
 
 Importing this module is cheap: the simulator and the SDK load when a fixture is used.
