@@ -137,7 +137,7 @@ class Server(Model):
 
     The list view carries a subset of the detail view: fields only the detail view has
     (``ipv6_address``, ``backups_enabled``, ``resource_usage``, ``plan.bandwidth``) are
-    ``None`` on servers that came from [`servers()`][vpsorg.AsyncClient.servers] ``.list()``.
+    ``None`` on servers that came from [`servers.list()`][vpsorg.AsyncServers.list].
     Fields the API adds later are ignored.
 
     Attributes:
