@@ -1,9 +1,9 @@
 """Generate the blocking client, ``vpsorg/_sync``, from the async classes in ``vpsorg/_async``.
 
-::
-
-    python scripts/generate_sync.py           # write vpsorg/_sync
-    python scripts/generate_sync.py --check   # exit 1 and print a diff if it is stale
+```sh
+python scripts/generate_sync.py           # write vpsorg/_sync
+python scripts/generate_sync.py --check   # exit 1 and print a diff if it is stale
+```
 
 The async modules are read as source (parsed, never imported), and everything is decided
 by rule, with no table per resource, so a new resource module needs no edit here:
@@ -11,7 +11,7 @@ by rule, with no table per resource, so a new resource module needs no edit here
 * every ``vpsorg/_async/<module>.py`` defining public ``Async*`` classes gets a
   ``vpsorg/_sync/<module>.py`` with one blocking class per async class, ``AsyncX`` -> ``X``
   (in names, annotations, bodies and docstrings);
-* a class with an ``aclose`` coroutine is a client (base :class:`~vpsorg._blocking.BlockingClient`,
+* a class with an ``aclose`` coroutine is a client (base `BlockingClient`,
   its constructor builds the async client, its ``X: AsyncY`` attributes become blocking
   resources); any other is a resource (base ``BlockingResource[AsyncX]``);
 * an async-iterable class (one defining ``__aiter__``, or derived from one, such as
@@ -81,12 +81,12 @@ Blocking:
     Each client runs its own event loop (uvloop's when installed) in a daemon thread and
     runs every call there, so it works the same from a plain script, from many threads
     at once and inside a running event loop (a notebook cell, or blocking code called
-    from ``async def``). Copies made by :meth:`with_options` share that thread and the
-    connection pool. Ctrl-C during a call cancels the request, then raises
-    ``KeyboardInterrupt``. A closed client raises :class:`~vpsorg.ConfigurationError`;
-    one that is garbage collected, or still open at exit, is closed for you. A client
-    created before ``os.fork()`` works in the child, on a loop thread and connections
-    of its own.
+    from ``async def``). Copies made by [`with_options()`][vpsorg.Client.with_options]
+    share that thread and the connection pool. Ctrl-C during a call cancels the request,
+    then raises ``KeyboardInterrupt``. A closed client raises
+    [`ConfigurationError`][vpsorg.ConfigurationError]; one that is garbage collected, or
+    still open at exit, is closed for you. A client created before ``os.fork()`` works
+    in the child, on a loop thread and connections of its own.
 """ + textwrap.indent(PROGRESS_NOTE, "    ")
 CLIENT_NOTE += (
     "\n    The ``event_hooks`` are called in that event-loop thread too, during the call."
@@ -94,7 +94,7 @@ CLIENT_NOTE += (
 
 RESOURCE_DOC = """\
 Each method runs its async twin on the client's event loop, in the client's background
-thread (see :mod:`vpsorg._runtime`), and returns its result or raises its exception."""
+thread (see `vpsorg._runtime`), and returns its result or raises its exception."""
 
 
 class GenerationError(Exception):
@@ -272,7 +272,7 @@ def _async_only_params(node: ast.ClassDef, async_only: set[str]) -> frozenset[st
 _DOC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.MULTILINE), replacement)
     for pattern, replacement in (
-        (r"``async for`` over it, or ``await`` it", "``for`` over it, or call ``to_list()``"),
+        (r"``async for`` over it, or(\s+)``await`` it", r"``for`` over it, or\1call ``to_list()``"),
         (r"``async for``", "``for``"),
         (r"``async with``", "``with``"),
         (r"\ban async context manager\b", "a context manager"),
@@ -280,7 +280,8 @@ _DOC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\basync (for|with) ", r"\1 "),
         (r"\bawait ", ""),
         (r"\baclose\b", "close"),
-        (r"\b(A|a)n (:\w+:`~?vpsorg\.)Async(?=[A-Z])", r"\1 \2Async"),
+        # "An [`AsyncServerList`][...]" -> "A [`ServerIterator`][...]" (names mapped later).
+        (r"\b(A|a)n (\[?`{1,2}(?:vpsorg\.)?)Async(?=[A-Z])", r"\1 \2Async"),
     )
 )
 
@@ -694,7 +695,7 @@ def _finish(text: str, filename: str) -> str:
 def generate(root: Path, extra: Mapping[str, str] | None = None) -> dict[Path, str]:
     """Every file of ``vpsorg/_sync`` as the generator writes it, by path under ``root``.
 
-    ``extra`` adds async modules by name and source text (see :func:`discover`).
+    ``extra`` adds async modules by name and source text (see `discover()`).
     """
     plan = discover(root, extra)
     sources = _async_sources(root, extra)
@@ -708,9 +709,9 @@ def generate(root: Path, extra: Mapping[str, str] | None = None) -> dict[Path, s
     exported = sorted({t.sync_class for t in plan.targets} | wrapped)
     init = [
         HEADER.format(source="vpsorg/_async").rstrip("\n"),
-        '"""The blocking client, generated from :mod:`vpsorg._async`.',
+        '"""The blocking client, generated from `vpsorg._async`.',
         "",
-        "See :mod:`vpsorg._blocking` and :mod:`vpsorg._runtime` for how it runs.",
+        "See `vpsorg._blocking` and `vpsorg._runtime` for how it runs.",
         '"""',
         "",
         *(
@@ -746,11 +747,11 @@ def render_module(plan: Plan, module: str, text: str, wrapped: set[str] | None =
             }
     defined = {t.sync_class for t in targets}
     names = ", ".join(f"``{t.sync_class}``" for t in targets)
-    doc = f"Blocking twins of :mod:`vpsorg._async.{module}`, generated from it: {names}."
+    doc = f"Blocking twins of `vpsorg._async.{module}`, generated from it: {names}."
     if all(t.is_client for t in targets):
         doc += (
             "\n\nA client wraps its async client and runs every call on that client's event loop,"
-            "\nin a background thread (see :mod:`vpsorg._runtime`)."
+            "\nin a background thread (see `vpsorg._runtime`)."
         )
     else:
         doc += f"\n\n{RESOURCE_DOC}"

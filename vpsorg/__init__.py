@@ -1,15 +1,16 @@
 """vpsorg: the async-first Python SDK for the VPS.org server API.
 
-::
-
+Examples:
+    ```python
     import vpsorg
 
     async with vpsorg.AsyncClient() as client:      # token from $VPSORG_API_TOKEN
         async for server in client.servers.list(status="active"):
             print(server.id, server.name, server.ip_address)
+    ```
 
 ``vpsorg.Client`` is the blocking twin with the same methods. Every error is a
-:class:`VPSOrgError`; see :mod:`vpsorg._exceptions` for the tree.
+[`VPSOrgError`][vpsorg.VPSOrgError]; see `vpsorg._exceptions` for the tree.
 """
 
 from . import fleet

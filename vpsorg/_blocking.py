@@ -1,7 +1,7 @@
-"""The hand-written base classes under the generated blocking client (:mod:`vpsorg._sync`).
+"""The hand-written base classes under the generated blocking client (`vpsorg._sync`).
 
-The async client stays the only I/O path. A root :class:`vpsorg.Client` owns one
-:class:`~vpsorg._runtime.LoopThread` (see :mod:`vpsorg._runtime` for the hand-off,
+The async client stays the only I/O path. A root [`vpsorg.Client`][vpsorg.Client] owns one
+`LoopThread` (see `vpsorg._runtime` for the hand-off,
 interrupts, closing and fork safety); each blocking method hands the coroutine of its
 async twin to that loop and blocks until it ends. The caller's own event loop, if it has
 one, is never touched, so the client works the same from a plain script, from many
@@ -12,7 +12,7 @@ Callbacks
     Code the async client calls back, such as the ``progress`` callback of the bulk
     methods, runs in the loop's thread, not in the caller's: keep it quick, and do not call
     the blocking client from it (that would wait on itself; it raises
-    :class:`~vpsorg.ConfigurationError` instead).
+    [`ConfigurationError`][vpsorg.ConfigurationError] instead).
 
 Closing
     Closing a client cancels what is still running, awaits ``AsyncClient.aclose()`` in
@@ -26,10 +26,10 @@ Fork
 
 Iterables
     An async method returning an async-iterable paginator (``AsyncPaginator[T]``) has a
-    blocking twin returning a :class:`Paginator` (``Paginator[T]``): the generator maps
+    blocking twin returning a `Paginator` (``Paginator[T]``): the generator maps
     one to the other by name, ``AsyncX`` to ``X``. A hand-written subclass may stand for
-    a specific async class under its own name, as :class:`ServerIterator` does for
-    :class:`~vpsorg.AsyncServerList` (its ``async_twin``).
+    a specific async class under its own name, as [`ServerIterator`][vpsorg.ServerIterator] does for
+    [`AsyncServerList`][vpsorg.AsyncServerList] (its ``async_twin``).
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ class _Lifetime:
 class BlockingClient:
     """What every generated blocking client shares: the loop thread, copies, closing.
 
-    The generated subclass builds its :class:`~vpsorg.AsyncClient` in the caller's thread
+    The generated subclass builds its [`AsyncClient`][vpsorg.AsyncClient] in the caller's thread
     (so a configuration error is raised there, before any thread starts) and passes it to
-    :meth:`_start`.
+    `_start()`.
     """
 
     _async: AsyncClient
@@ -158,15 +158,18 @@ async def _next_page(pages: AsyncIterator[R]) -> R | None:
 class Paginator(Iterator[T]):
     """The items of an async paginator, fetched one page at a time as you iterate.
 
-    The blocking twin of every async paginator: an ordinary iterator::
+    Examples:
+        The blocking twin of every async paginator: an ordinary iterator:
 
+        ```python
         for item in paginator:
             ...
         items = paginator.to_list()      # a list of every item
+        ```
 
     Nothing is requested until you iterate; each page is fetched through the client's
     loop thread when the previous one is used up, and breaking out of the loop stops
-    fetching. Like any iterator it is consumed once; :meth:`pages` and :meth:`to_list`
+    fetching. Like any iterator it is consumed once; `pages()` and `to_list()`
     each start a new listing from the first page.
     """
 
@@ -227,16 +230,20 @@ class Paginator(Iterator[T]):
 class ServerIterator(Paginator[Server]):
     """Every server matching a filter, fetched one page at a time as you iterate.
 
-    What ``client.servers.list()`` returns on the blocking client: an ordinary iterator::
+    Examples:
+        What ``client.servers.list()`` returns on the blocking client: an ordinary iterator:
 
+        ```python
         for server in client.servers.list(location="us-west"):
             ...
         servers = client.servers.list().to_list()      # a list of every server
+        ```
 
     Nothing is requested until you iterate; each page is fetched through the client's
     loop thread when the previous one is used up, and breaking out of the loop stops
-    fetching. Like any iterator it is consumed once; :meth:`pages` and :meth:`to_list`
-    each start a new listing from the first page.
+    fetching. Like any iterator it is consumed once;
+    [`pages()`][vpsorg.ServerIterator.pages] and
+    [`to_list()`][vpsorg.ServerIterator.to_list] each start a new listing from the first page.
     """
 
     async_twin: ClassVar[str | None] = "AsyncServerList"
@@ -245,7 +252,7 @@ class ServerIterator(Paginator[Server]):
         super().__init__(owner, listing)
 
     def pages(self) -> Iterator[ServerPage]:
-        """Yield each :class:`~vpsorg.ServerPage` as it arrives, from the first page."""
+        """Yield each [`ServerPage`][vpsorg.ServerPage] as it arrives, from the first page."""
         return self._pages()  # type: ignore[return-value]
 
     def to_list(self) -> list[Server]:

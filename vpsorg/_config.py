@@ -82,9 +82,9 @@ class RetryPolicy:
         backoff_base: the first backoff ceiling in seconds; it doubles each attempt.
         backoff_cap: the largest backoff ceiling in seconds (full jitter below it).
         retry_after_cap: the longest ``Retry-After`` honoured; a longer one raises
-            :class:`~vpsorg.RateLimitError` at once with ``retry_after`` set.
+            [`RateLimitError`][vpsorg.RateLimitError] at once with ``retry_after`` set.
         retry_statuses: the statuses that are retried for idempotent requests.
-        budget: the size of the client's retry budget (see :class:`RetryBudget`); ``None``
+        budget: the size of the client's retry budget (see `RetryBudget`); ``None``
             disables the budget. A ``with_options`` copy whose policy names another size
             gets a budget of that size of its own.
         retry_cost: budget tokens one retry takes (``timeout_retry_cost`` after a timeout).
@@ -139,7 +139,7 @@ class Limits:
         max_connections_per_host: per host; 0 means only ``max_connections`` applies.
         keepalive_timeout: seconds an idle connection is kept for reuse.
         max_response_bytes: the largest response body read; a larger one raises
-            :class:`~vpsorg.ResponseTooLargeError`.
+            [`ResponseTooLargeError`][vpsorg.ResponseTooLargeError].
     """
 
     max_connections: int = 256
@@ -155,7 +155,7 @@ class Proxy:
     Attributes:
         url: the proxy URL without credentials (safe to print).
         authorization: the ``Proxy-Authorization`` header value when the proxy URL
-            carried ``user:password@``; a :class:`Secret`, so no repr shows it.
+            carried ``user:password@``; a `Secret`, so no repr shows it.
         source: where it came from: ``"proxy="`` or the environment variable's name.
     """
 
@@ -189,7 +189,7 @@ def url_origin(url: str) -> tuple[str, str, int | None]:
 
 
 def coerce_timeout(value: float | Timeout | None, default: Timeout) -> Timeout:
-    """Accept a number (the per-attempt total), a :class:`Timeout`, or ``None``."""
+    """Accept a number (the per-attempt total), a [`Timeout`][vpsorg.Timeout], or ``None``."""
     if value is None:
         return default
     if isinstance(value, Timeout):

@@ -9,14 +9,14 @@ Rules kept here, out of the models:
 - timestamps are RFC 3339 strings.
 
 Two more rules live in the models' ``__post_init__`` so every path applies them: a
-status vpsorg does not know stays a plain ``str`` (known ones become :class:`ServerStatus`
-members), and a naive timestamp is taken as UTC.
+status vpsorg does not know stays a plain ``str`` (known ones become
+[`ServerStatus`][vpsorg.ServerStatus] members), and a naive timestamp is taken as UTC.
 
 The fast path is msgspec decoding JSON bytes straight into the models, frozen msgspec
 Structs that attrs' functions understand (``msgspec.json.Decoder(Server)``; see
 ``vpsorg/models/_base.py`` for why Structs): parse, type checks and object building in one
 pass of C code. When it refuses the data, the same data runs through a detailed cattrs
-converter (built on :mod:`cattrs.preconf.msgspec`, so timestamps are parsed by msgspec's
+converter (built on `cattrs.preconf.msgspec`, so timestamps are parsed by msgspec's
 own RFC 3339 parser and both paths accept exactly the same strings), whose only job is a
 message naming the bad field. The two paths agree on every input; a property test holds
 them to it.
@@ -96,7 +96,7 @@ def _page_decoder(item_type: type[Any]) -> msgspec.json.Decoder[Any]:
 
 
 def structure_json(raw: bytes, cls: type[T]) -> T:
-    """Build a model from JSON bytes in one pass, or raise :class:`DecodeError`."""
+    """Build a model from JSON bytes in one pass, or raise `DecodeError`."""
     try:
         return _decoder(cls).decode(raw)  # type: ignore[no-any-return]
     except msgspec.ValidationError as exc:
@@ -157,7 +157,7 @@ def raw_id(raw: bytes) -> int | None:
 
 
 def structure(data: object, cls: type[T]) -> T:
-    """Build a model from decoded JSON (a ``dict``), or raise :class:`DecodeError`."""
+    """Build a model from decoded JSON (a ``dict``), or raise `DecodeError`."""
     if type(data) is not dict:
         raise DecodeError(f"{cls.__name__}: expected a JSON object, got {_json_type(data)}")
     try:
@@ -167,7 +167,7 @@ def structure(data: object, cls: type[T]) -> T:
 
 
 def structure_many(items: object, cls: type[T]) -> list[T]:
-    """Build a list of models from a decoded JSON array, or raise :class:`DecodeError`."""
+    """Build a list of models from a decoded JSON array, or raise `DecodeError`."""
     if type(items) is not list:
         raise DecodeError(f"expected a JSON array of {cls.__name__}, got {_json_type(items)}")
     try:
@@ -184,7 +184,7 @@ def structure_page(
     Accepts the DRF envelope (``count``, ``next``, ``previous``, ``results``), one with
     only ``count`` and ``results``, or a bare JSON array. Returns ``(count, next,
     previous, results)``; an empty ``next`` or ``previous`` becomes ``None``. Raises
-    :class:`DecodeError` naming the problem.
+    `DecodeError` naming the problem.
     """
     try:
         page = _page_decoder(item_type).decode(raw)

@@ -1,9 +1,9 @@
 """``Deprecation`` (RFC 9745) and ``Sunset`` (RFC 8594) response headers.
 
 When the API answers with either header, vpsorg warns once per endpoint per process with
-:class:`~vpsorg.VPSOrgDeprecationWarning`, and logs the same text once at WARNING on the
-``vpsorg`` logger (Python hides deprecation warnings outside ``__main__`` by default).
-An endpoint is the method and the URL without its query, numeric path segments written
+[`VPSOrgDeprecationWarning`][vpsorg.VPSOrgDeprecationWarning], and logs the same text once
+at WARNING on the ``vpsorg`` logger (Python hides deprecation warnings outside ``__main__``
+by default). An endpoint is the method and the URL without its query, numeric path segments written
 ``{id}``: ``GET https://admin.vps.org/api/v1/servers/{id}/``.
 """
 

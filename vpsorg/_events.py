@@ -1,25 +1,29 @@
 """Typed events about each call and each attempt, for the client's ``event_hooks``.
 
-Give a client one or more hooks, callables taking one event::
+Examples:
+    Give a client one or more hooks, callables taking one event:
 
+    ```python
     def show(event: vpsorg.Event) -> None:
         print(event)
 
     client = vpsorg.AsyncClient(event_hooks=[show])
+    ```
 
 A call (one method such as ``servers.get``, one request with its retries) emits, in
-order: :class:`CallStarted`; for each attempt an :class:`AttemptStarted` and an
-:class:`AttemptEnded`, with a :class:`RetryScheduled` between two attempts; and always
-:class:`CallEnded`, whatever ends the call (success, error, deadline, cancellation).
-Every event of one call carries the same ``call_id``.
+order: [`CallStarted`][vpsorg.CallStarted]; for each attempt an
+[`AttemptStarted`][vpsorg.AttemptStarted] and an [`AttemptEnded`][vpsorg.AttemptEnded],
+with a [`RetryScheduled`][vpsorg.RetryScheduled] between two attempts; and always
+[`CallEnded`][vpsorg.CallEnded], whatever ends the call (success, error, deadline,
+cancellation). Every event of one call carries the same ``call_id``.
 
 Events are frozen attrs classes. None of them carries the API token: the token travels
 only in the ``Authorization`` header, URLs never hold it, and the response headers an
-event shows are an allow-list (:data:`EVENT_HEADERS`). There are no request headers or
-bodies in events.
+event shows are an allow-list ([`EVENT_HEADERS`][vpsorg.EVENT_HEADERS]). There are no
+request headers or bodies in events.
 
 Hooks run synchronously, in the task making the call (for the blocking
-:class:`~vpsorg.Client`: in the client's event-loop thread, not the calling thread), so
+[`Client`][vpsorg.Client]: in the client's event-loop thread, not the calling thread), so
 keep them quick and never block in them. A hook that raises does not break the call:
 the error is logged once per hook (logger ``"vpsorg"``, with its traceback) and the hook
 keeps being called. With no hooks, a client builds no events at all.
@@ -62,8 +66,8 @@ EVENT_HEADERS: tuple[str, ...] = (
     "Date",
     "Server",
 )
-"""The response headers an :class:`AttemptEnded` (and a raw response's ``request_id``)
-may show; every other header is left out.
+"""The response headers an [`AttemptEnded`][vpsorg.AttemptEnded] (and a raw response's
+``request_id``) may show; every other header is left out.
 """
 
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
@@ -105,7 +109,7 @@ class AttemptEnded:
 
     An error response (a 503, a 404) is a response here: ``status_code`` is set and
     ``error`` is None. ``error`` is set when no response came: a
-    :class:`~vpsorg.APIConnectionError` (connection failure, timeout), or the
+    [`APIConnectionError`][vpsorg.APIConnectionError] (connection failure, timeout), or the
     ``CancelledError`` of a cancelled call.
     """
 
@@ -171,7 +175,7 @@ class CallEnded:
     attempts: int
     """How many attempts were sent (0 when it ended before the first one)."""
     elapsed: float
-    """Seconds from :class:`CallStarted` to now, retries and waits included."""
+    """Seconds from [`CallStarted`][vpsorg.CallStarted] to now, retries and waits included."""
     outcome: Literal["success", "error", "cancelled"]
     """``"success"`` (a 2xx response), ``"error"`` (an exception from the vpsorg tree)
     or ``"cancelled"`` (the task was cancelled, or the deadline's scope fired).

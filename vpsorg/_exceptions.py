@@ -1,7 +1,6 @@
 """Every error vpsorg raises, in one tree.
 
-::
-
+```text
     VPSOrgError
      ├── ConfigurationError          (also ValueError)  bad client settings, e.g. no token
      ├── InvalidInputError           (also ValueError)  rejected before any request was sent
@@ -31,6 +30,7 @@
 
     VPSOrgWarning                   (also UserWarning)
      └── VPSOrgDeprecationWarning    (also DeprecationWarning)  the API deprecated an endpoint
+```
 
 Nothing here holds the API token: messages are built from status codes, URLs without
 credentials and the first bytes of response bodies, and every error scrubs the tokens of
@@ -135,7 +135,7 @@ class VPSOrgDeprecationWarning(VPSOrgWarning, DeprecationWarning):
 
     Emitted once per endpoint (method and URL, with numeric ids as ``{id}``) per process;
     the message says what is deprecated, since when, and when it stops working.
-    Python hides :class:`DeprecationWarning` outside ``__main__`` by default, so vpsorg
+    Python hides `DeprecationWarning` outside ``__main__`` by default, so vpsorg
     also logs the same message once at WARNING on the ``vpsorg`` logger.
 
     The warning is issued once the call's result is built. When warnings are errors
@@ -366,7 +366,7 @@ class OutcomeUnknownError(APIConnectionError):
         status_code: the HTTP status when the server answered (a 5xx, a 3xx, a 4xx that
             is not one of the API's refusals), else ``None``.
         cause: the underlying error.
-        spec: for a create, what it asked for (a :class:`~vpsorg.ServerSpec`; no token),
+        spec: for a create, what it asked for (a [`ServerSpec`][vpsorg.ServerSpec]; no token),
             else ``None``. ``servers.find_created(error)`` uses it.
         started_at: for a create, the time (timezone-aware, UTC, this machine's clock)
             taken just before its first attempt was sent, else ``None``.
@@ -402,9 +402,11 @@ class OutcomeUnknownStatusError(OutcomeUnknownError, InternalServerError):
     """A create, start, stop or reboot was answered with a 5xx status.
 
     The server may have acted before failing, so the request was not resent. This error is
-    both an :class:`OutcomeUnknownError` (an :class:`APIConnectionError`) and an
-    :class:`InternalServerError`, so either ``except`` clause catches it. It carries the
-    attributes of both (``status_code``, ``body``, ``request_id``, ``cause``, ...).
+    both an [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] (an
+    [`APIConnectionError`][vpsorg.APIConnectionError]) and an
+    [`InternalServerError`][vpsorg.InternalServerError], so either ``except`` clause catches
+    it. It carries the attributes of both (``status_code``, ``body``, ``request_id``,
+    ``cause``, ...).
     """
 
     def __init__(self, message: str, *, error: APIStatusError) -> None:
@@ -512,7 +514,7 @@ class WaitTimeoutError(WaitError, TimeoutError):
         server_id: the id waited on.
         status: the status waited for.
         timeout: the time allowed, in seconds.
-        last_seen: the last :class:`~vpsorg.Server` observed, or ``None``.
+        last_seen: the last [`Server`][vpsorg.Server] observed, or ``None``.
     """
 
     def __init__(
@@ -582,7 +584,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 
 def status_error_class(status: int) -> type[APIStatusError]:
-    """The most specific :class:`APIStatusError` subclass for an HTTP status."""
+    """The most specific [`APIStatusError`][vpsorg.APIStatusError] subclass for an HTTP status."""
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, APIStatusError)
@@ -610,7 +612,7 @@ class NotCreatedError(OutcomeUnknownError):
     written for that keeps working. See "Settling an ambiguous create" in the docs.
 
     Attributes:
-        cause: the :class:`OutcomeUnknownError` the create raised.
+        cause: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] the create raised.
         spec: what the create asked for.
         started_at: when its first attempt was about to be sent.
         listings: how many times the servers were listed.
@@ -647,8 +649,8 @@ class AmbiguousCreateError(OutcomeUnknownError):
     tell which is yours; look at ``candidates`` and delete the ones you do not want.
 
     Attributes:
-        candidates: the matching :class:`~vpsorg.Server` objects, oldest first.
-        cause: the :class:`OutcomeUnknownError` the create raised.
+        candidates: the matching [`Server`][vpsorg.Server] objects, oldest first.
+        cause: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] the create raised.
         spec: what the create asked for.
         started_at: when its first attempt was about to be sent.
     """
@@ -677,7 +679,7 @@ class UnreachableStatusError(WaitError):
     Attributes:
         server_id: the id waited on.
         status: the status waited for (a string, or a list of them).
-        last_seen: the :class:`~vpsorg.Server` seen in the failing status.
+        last_seen: the [`Server`][vpsorg.Server] seen in the failing status.
         fail_on: the statuses that end the wait this way.
     """
 

@@ -1,6 +1,6 @@
 """Pure retry decisions: whether to retry, and how long to wait. No I/O here.
 
-The async request pipeline asks :func:`decide` after each failed attempt and sleeps for
+The async request pipeline asks `decide()` after each failed attempt and sleeps for
 the delay it returns. Keeping these rules as small pure functions makes them easy to
 test exhaustively and identical for the async and blocking clients.
 """
@@ -102,7 +102,7 @@ def verdict(failure: Failure, status: int | None = None) -> Verdict:
 
 @attrs.frozen
 class Decision:
-    """The outcome of :func:`decide`: retry after ``delay`` seconds, or stop."""
+    """The outcome of `decide()`: retry after ``delay`` seconds, or stop."""
 
     retry: bool
     delay: float = 0.0

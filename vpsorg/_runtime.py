@@ -2,15 +2,15 @@
 
 Every blocking surface of vpsorg runs its async code through this module:
 
-* the blocking :class:`vpsorg.Client` owns a :class:`LoopThread` and hands each call's
-  coroutine to it (:meth:`LoopThread.call`);
-* :func:`vpsorg.simulator.serve_in_thread` runs the simulator on a :class:`LoopThread`,
-  and the :class:`~vpsorg.simulator.Simulator` handle hops its inspection calls onto the
-  simulator's loop with :func:`call_in_loop`;
-* the ``vpsorg`` command runs each command's coroutine with :func:`run`.
+* the blocking [`vpsorg.Client`][vpsorg.Client] owns a `LoopThread` and hands each call's
+  coroutine to it (`LoopThread.call()`);
+* [`vpsorg.simulator.serve_in_thread()`][vpsorg.simulator.serve_in_thread] runs the
+  simulator on a `LoopThread`, and the [`Simulator`][vpsorg.simulator.Simulator] handle hops
+  its inspection calls onto the simulator's loop with `call_in_loop()`;
+* the ``vpsorg`` command runs each command's coroutine with `run()`.
 
 Hand-off
-    :meth:`LoopThread.call` schedules the coroutine with ``call_soon_threadsafe`` and
+    `LoopThread.call()` schedules the coroutine with ``call_soon_threadsafe`` and
     blocks on a plain lock the coroutine releases when it ends: a few times cheaper per
     call than an ``anyio.from_thread`` blocking portal (measured in
     docs/blocking-client.md). The result is returned, or the very exception raised, in
@@ -27,14 +27,14 @@ Interrupts
     thread, or else ``ConfigurationError("the client was closed during the call")``.
 
 Closing
-    :meth:`LoopThread.close` cancels what is still running, awaits an optional
+    `LoopThread.close()` cancels what is still running, awaits an optional
     ``aclose()`` in the loop, stops the loop, closes it as ``asyncio.run`` would
-    (:func:`close_loop`) and joins the thread.
+    (`close_loop()`) and joins the thread.
 
 Fork
-    A process forked while a :class:`LoopThread` exists (gunicorn ``--preload``, Celery
+    A process forked while a `LoopThread` exists (gunicorn ``--preload``, Celery
     prefork, ``multiprocessing`` with the fork start method) has a copy of the loop but
-    not its thread. The child's first :meth:`~LoopThread.call` starts a fresh loop and
+    not its thread. The child's first `call()` starts a fresh loop and
     thread. The parent's loop is left untouched in the child, never closed there: its
     epoll instance and sockets are shared with the parent, and closing them from the
     child would unregister the parent's file descriptors. (The transport does the same
@@ -77,7 +77,7 @@ T = TypeVar("T")
 CANCEL_GRACE: Final = 5.0
 #: Seconds ``close()`` waits for each step: the connections to close, the thread to end.
 SHUTDOWN_TIMEOUT: Final = 10.0
-#: Seconds :func:`call_in_loop` waits for the loop to run the function.
+#: Seconds `call_in_loop()` waits for the loop to run the function.
 CALL_TIMEOUT: Final = 30.0
 
 _CLOSED = "the client is closed"
@@ -177,7 +177,7 @@ def close_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Close a stopped loop as ``asyncio.run`` does: end whatever is left, then close it.
 
     Tasks still pending (aiohttp's handlers of requests in flight at shutdown, say) are
-    cancelled and awaited, bounded by :data:`SHUTDOWN_TIMEOUT`, and their outcome is
+    cancelled and awaited, bounded by `SHUTDOWN_TIMEOUT`, and their outcome is
     collected, so asyncio logs neither "Task was destroyed but it is pending" nor "Task
     exception was never retrieved".
     """
@@ -315,7 +315,7 @@ class _Call:
 class LoopThread:
     """One event loop running in a daemon thread; blocking threads hand it coroutines.
 
-    Thread-safe: any number of threads may :meth:`call` at once. See the module docstring
+    Thread-safe: any number of threads may `call()` at once. See the module docstring
     for the hand-off, interrupts, closing and fork.
 
     Args:
@@ -347,7 +347,7 @@ class LoopThread:
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
+        """Whether `close()` was called."""
         return self._closed
 
     def _main(self) -> None:
@@ -369,7 +369,7 @@ class LoopThread:
         """In a forked child, before anything else runs: set the parent's loop aside.
 
         Only bookkeeping here (no thread is started in a fork handler); the next
-        :meth:`call` starts the child's own loop and thread.
+        `call()` starts the child's own loop and thread.
         """
         if self._pid in (current_pid, _SET_ASIDE):
             return

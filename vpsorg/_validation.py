@@ -1,6 +1,6 @@
 """Checks on what callers pass, made before any request leaves the machine.
 
-Each check raises :class:`~vpsorg.InvalidInputError` (a ``ValueError`` and a
+Each check raises [`InvalidInputError`][vpsorg.InvalidInputError] (a ``ValueError`` and a
 ``VPSOrgError``) naming the parameter.
 """
 
@@ -148,7 +148,7 @@ def check_items(value: Iterable[T], field: str) -> list[T]:
 
 
 def check_status(value: object, field: str = "status") -> str:
-    """A status: a :class:`~vpsorg.ServerStatus` member or a non-empty string, as a plain
+    """A status: a [`ServerStatus`][vpsorg.ServerStatus] member or a non-empty string, as a plain
     ``str`` (a status vpsorg does not know is kept as given: the API may add values)."""
     if isinstance(value, ServerStatus):
         return value.value

@@ -2,8 +2,10 @@
 
 The same engine as the bulk methods of ``client.servers``, in two forms:
 
-``map`` returns every outcome at the end, in input order::
+Examples:
+    ``map`` returns every outcome at the end, in input order:
 
+    ```python
     async def resize_note(server_id: int) -> str:
         server = await client.servers.get(server_id)
         return f"{server.name}: {server.plan.name}"
@@ -11,10 +13,13 @@ The same engine as the bulk methods of ``client.servers``, in two forms:
     result = await vpsorg.fleet.map(resize_note, ids, concurrency=20)
     for outcome in result.failed:
         print(outcome.item, outcome.error)
+    ```
 
-``imap`` yields each outcome as soon as it is ready and keeps none of them, so memory
-stays flat however many items there are (a generator of a million ids included)::
+Examples:
+    ``imap`` yields each outcome as soon as it is ready and keeps none of them, so memory
+    stays flat however many items there are (a generator of a million ids included):
 
+    ```python
     async with contextlib.aclosing(vpsorg.fleet.imap(client.servers.get, ids)) as outcomes:
         async for outcome in outcomes:
             if outcome.ok:
@@ -96,8 +101,8 @@ def imap(
 ) -> AsyncGenerator[Outcome[ItemT, ValueT], None]:
     """Await ``fn(item)`` for each item and yield each outcome as soon as it is ready.
 
-    Unlike :func:`map`, nothing is kept: ``items`` (any iterable or async iterable) is
-    consumed lazily, at most ``concurrency`` items are in flight (taken from the input
+    Unlike [`map()`][vpsorg.fleet.map], nothing is kept: ``items`` (any iterable or async
+    iterable) is consumed lazily, at most ``concurrency`` items are in flight (taken from the input
     and not yet yielded), and an outcome is dropped once yielded. Use it when the input
     is large or unbounded, or to act on results as they come.
 
@@ -113,13 +118,13 @@ def imap(
             iterator or async iterable is not pulled further (it may be endless).
 
     Returns:
-        An async generator of :class:`~vpsorg.Outcome`, in completion order: a
-        :class:`~vpsorg.Succeeded` with the ``value``, or a :class:`~vpsorg.Failed` with
-        the ``error``, for every item. An exception raised for one item is kept in its
-        outcome; one raised by ``items`` itself ends the iteration with that exception.
-        Cancelling the iteration, breaking out of it, or closing the generator
-        (``aclose()``, or ``contextlib.aclosing`` for a deterministic close) cancels
-        every running call and waits for it.
+        An async generator of [`Outcome`][vpsorg.Outcome], in completion order: a
+            [`Succeeded`][vpsorg.Succeeded] with the ``value``, or a [`Failed`][vpsorg.Failed] with
+            the ``error``, for every item. An exception raised for one item is kept in its
+            outcome; one raised by ``items`` itself ends the iteration with that exception.
+            Cancelling the iteration, breaking out of it, or closing the generator
+            (``aclose()``, or ``contextlib.aclosing`` for a deterministic close) cancels
+            every running call and waits for it.
 
     Raises:
         InvalidInputError: ``fn``, ``items``, ``concurrency`` or ``max_errors`` is not

@@ -1,12 +1,16 @@
 """OpenTelemetry tracing for vpsorg calls, built on the client's event hooks.
 
-Install the extra (``pip install 'vpsorg[otel]'``, which brings ``opentelemetry-api``),
-configure a tracer provider as usual, and give the client an :class:`OTelHooks`::
+Examples:
+    Install the extra (``pip install 'vpsorg[otel]'``, which brings
+    ``opentelemetry-api``), configure a tracer provider as usual, and give the client an
+    [`OTelHooks`][vpsorg.otel.OTelHooks]:
 
+    ```python
     import vpsorg
     from vpsorg.otel import OTelHooks
 
     client = vpsorg.AsyncClient(event_hooks=[OTelHooks()])
+    ```
 
 Each call makes one span (kind ``INTERNAL``, named like ``"GET /servers/{id}/"``) and,
 under it, one span per attempt (kind ``CLIENT``, same name) carrying the HTTP
@@ -18,7 +22,7 @@ call records its exception on the call span and sets its status to ``ERROR``; an
 with a 4xx/5xx or no response sets its own status to ``ERROR``.
 
 The call span is a child of whatever span is current where the call is made (for the
-blocking :class:`~vpsorg.Client` too: its loop thread runs each call in a copy of the
+blocking [`Client`][vpsorg.Client] too: its loop thread runs each call in a copy of the
 caller's context).
 """
 
@@ -44,9 +48,12 @@ class OTelHooks:
     Args:
         tracer_provider: where to get the tracer; the global provider by default.
 
-    Use one per client (or share one between clients: spans are keyed by call id)::
+    Examples:
+        Use one per client (or share one between clients: spans are keyed by call id):
 
+        ```python
         client = vpsorg.Client(event_hooks=[vpsorg.otel.OTelHooks()])
+        ```
     """
 
     def __init__(self, tracer_provider: TracerProvider | None = None) -> None:

@@ -130,19 +130,27 @@ def test_an_unknown_kind_of_method_stops_the_generator(copy: Path) -> None:
 
 def test_docstring_mapping() -> None:
     doc = gen.sync_docstring(
-        "An :class:`~vpsorg.AsyncServerList`: ``async for`` over it, or ``await`` it for\n"
-        "a list. Use it as an async context manager, or call :meth:`aclose`::\n\n"
-        "    async with vpsorg.AsyncClient() as client:\n"
-        "        server = await client.servers.get(1)\n\n"
+        "An [`AsyncServerList`][vpsorg.AsyncServerList]: ``async for`` over it, or ``await`` it\n"
+        "for a list. Use it as an async context manager, or call\n"
+        "[`aclose()`][vpsorg.AsyncClient.aclose]:\n\n"
+        "```python\n"
+        "async with vpsorg.AsyncClient() as client:\n"
+        "    server = await client.servers.get(1)\n"
+        "```\n\n"
+        "An `AsyncServers` and an ``AsyncClient``.\n\n"
         "Args:\n    token: the token.\n    transport: a transport\n        on two lines.\n"
         "    retry: the policy.",
         ["transport"],
     )
     assert doc == (
-        "A :class:`~vpsorg.ServerIterator`: ``for`` over it, or call ``to_list()`` for\n"
-        "a list. Use it as a context manager, or call :meth:`close`::\n\n"
-        "    with vpsorg.Client() as client:\n"
-        "        server = client.servers.get(1)\n\n"
+        "A [`ServerIterator`][vpsorg.ServerIterator]: ``for`` over it, or call ``to_list()``\n"
+        "for a list. Use it as a context manager, or call\n"
+        "[`close()`][vpsorg.Client.close]:\n\n"
+        "```python\n"
+        "with vpsorg.Client() as client:\n"
+        "    server = client.servers.get(1)\n"
+        "```\n\n"
+        "A `Servers` and a ``Client``.\n\n"
         "Args:\n    token: the token.\n    retry: the policy."
     )
 
@@ -196,8 +204,8 @@ class AsyncWidgets:
         """List every widget.
 
         Returns:
-            An :class:`~vpsorg.AsyncPaginator`: ``async for`` over it, or ``await`` it for
-            a list.
+            An [`AsyncPaginator`][vpsorg.AsyncPaginator]: ``async for`` over it, or
+                ``await`` it for a list.
         """
         params = {} if status is None else {"status": status}
         url = self._pipeline.url("servers/")
@@ -223,7 +231,8 @@ def test_a_new_resource_module_is_generated_by_rule(copy: Path) -> None:
     assert "class Widgets(BlockingResource[AsyncWidgets]):\n" in text
     assert "    def list(self, *, status: str | None = None) -> Paginator[Server]:\n" in text
     assert "        return Paginator(self, self._async.list(status=status))\n" in text
-    assert "A :class:`~vpsorg.Paginator`: ``for`` over it, or call ``to_list()`` for" in text
+    assert "A [`Paginator`][vpsorg.Paginator]: ``for`` over it, or\n" in text
+    assert "call ``to_list()`` for a list." in text
     assert "    def name_of(self, widget_id: int) -> str:\n" in text
     assert "        return self._runner.call(self._async.name_of, widget_id=widget_id)\n" in text
     body = text.split("class Widgets", 1)[1].replace("AsyncWidgets", "")

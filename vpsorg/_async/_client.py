@@ -1,9 +1,10 @@
 """The asynchronous client: the facade users hold.
 
-One :class:`AsyncClient` owns one request pipeline (:mod:`vpsorg._async._pipeline`): one
+One [`AsyncClient`][vpsorg.AsyncClient] owns one request pipeline (`vpsorg._async._pipeline`): one
 transport (one aiohttp session), one rate-limit gate and one retry budget, shared with
-every copy made by :meth:`AsyncClient.with_options`. The client resolves the settings,
-hands its pipeline to each resource, and closes the transport; it sends nothing itself.
+every copy made by [`AsyncClient.with_options()`][vpsorg.AsyncClient.with_options]. The
+client resolves the settings, hands its pipeline to each resource, and closes the transport;
+it sends nothing itself.
 """
 
 from __future__ import annotations
@@ -29,20 +30,24 @@ __all__ = ["AsyncClient"]
 class AsyncClient:
     """The asynchronous VPS.org client.
 
-    Use it as an async context manager, or call :meth:`aclose` when done::
+    Examples:
+        Use it as an async context manager, or call
+        [`aclose()`][vpsorg.AsyncClient.aclose] when done:
 
+        ```python
         async with vpsorg.AsyncClient() as client:
             async for server in client.servers.list(status="active"):
                 print(server.id, server.name, server.status)
+        ```
 
     Args:
         token: the API token; defaults to ``$VPSORG_API_TOKEN``. Required.
         base_url: the API root; defaults to ``$VPSORG_BASE_URL``, then
             ``https://admin.vps.org/api/v1/``.
-        timeout: seconds per attempt, or a :class:`vpsorg.Timeout` for connect, per-attempt
-            and whole-call limits.
-        retry: the :class:`vpsorg.RetryPolicy` (defaults documented there).
-        limits: the :class:`vpsorg.Limits` for the connection pool and body size.
+        timeout: seconds per attempt, or a [`vpsorg.Timeout`][vpsorg.Timeout] for connect,
+            per-attempt and whole-call limits.
+        retry: the [`vpsorg.RetryPolicy`][vpsorg.RetryPolicy] (defaults documented there).
+        limits: the [`vpsorg.Limits`][vpsorg.Limits] for the connection pool and body size.
         user_agent: text appended to the User-Agent header.
         verify_ssl: verify TLS certificates (default). ``False`` logs a warning.
         ssl_context: a custom ``ssl.SSLContext`` (a private CA, client certificates).
@@ -53,14 +58,15 @@ class AsyncClient:
             ``Proxy-Authorization`` and never appear in a repr, log line or error.
         proxy_from_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/
             ``ALL_PROXY``, honouring ``NO_PROXY`` (off by default; ``proxy=`` wins).
-        event_hooks: callables each given every :data:`vpsorg.Event` of every call:
-            :class:`~vpsorg.CallStarted`, :class:`~vpsorg.AttemptStarted`,
-            :class:`~vpsorg.AttemptEnded`, :class:`~vpsorg.RetryScheduled`,
-            :class:`~vpsorg.CallEnded` (none carries the token). They are called
+        event_hooks: callables each given every [`vpsorg.Event`][vpsorg.Event] of every call:
+            [`CallStarted`][vpsorg.CallStarted], [`AttemptStarted`][vpsorg.AttemptStarted],
+            [`AttemptEnded`][vpsorg.AttemptEnded], [`RetryScheduled`][vpsorg.RetryScheduled],
+            [`CallEnded`][vpsorg.CallEnded] (none carries the token). They are called
             synchronously during the call, in its event loop; one that raises is logged
             once and the call goes on.
             ``vpsorg.otel.OTelHooks()`` turns them into OpenTelemetry spans. Copies
-            made by :meth:`with_options` keep them. See "Observability" in the docs.
+            made by [`with_options()`][vpsorg.AsyncClient.with_options] keep them. See
+            "Observability" in the docs.
         transport: a custom transport (for tests); by default one aiohttp session.
 
     Raises:
@@ -116,12 +122,12 @@ class AsyncClient:
 
     @property
     def timeout(self) -> Timeout:
-        """The :class:`vpsorg.Timeout` in force for this client."""
+        """The [`vpsorg.Timeout`][vpsorg.Timeout] in force for this client."""
         return self._config.timeout
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The :class:`vpsorg.RetryPolicy` in force for this client."""
+        """The [`vpsorg.RetryPolicy`][vpsorg.RetryPolicy] in force for this client."""
         return self._config.retry
 
     def with_options(
@@ -133,9 +139,11 @@ class AsyncClient:
         """A copy of this client with other timeouts or retry policy, for some calls.
 
         The copy shares the connection pool and the rate-limit gate, so it costs nothing
-        to make per call::
+        to make per call:
 
-            server = await client.with_options(timeout=5).servers.get(12345)
+        ```python
+        server = await client.with_options(timeout=5).servers.get(12345)
+        ```
 
         It shares the retry budget too, unless its policy asks for a budget of another
         size (``RetryPolicy(budget=...)``): that size gets a budget of its own, shared by

@@ -1,6 +1,6 @@
 """Turn a 2xx response into JSON, a model or a page, or into an APIResponseValidationError.
 
-Models and pages are decoded straight from the body's bytes (see :mod:`vpsorg._converter`):
+Models and pages are decoded straight from the body's bytes (see `vpsorg._converter`):
 no intermediate ``dict`` is built on the way.
 """
 
@@ -28,7 +28,7 @@ def _invalid(message: str, response: Response, method: str, url: str) -> APIResp
 
 
 def decode_json(response: Response, method: str, url: str) -> object:
-    """Decode a response body as JSON, or raise :class:`APIResponseValidationError`."""
+    """Decode a response body as JSON, or raise `APIResponseValidationError`."""
     if not response.body:
         raise _invalid("expected a JSON body, got an empty one", response, method, url)
     try:
@@ -49,7 +49,7 @@ def decode_page(
 
     The DRF envelope, an envelope with only ``count`` and ``results``, or a bare JSON
     array; an empty ``next``/``previous`` becomes ``None``. Anything else raises
-    :class:`APIResponseValidationError` naming the problem.
+    [`APIResponseValidationError`][vpsorg.APIResponseValidationError] naming the problem.
     """
     return _structured(response, structure_page, item_type, method, url, name_the_type=False)
 

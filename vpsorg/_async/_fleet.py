@@ -4,9 +4,9 @@ A pool of ``concurrency`` workers pulls items from one shared iterator, instead 
 task per item behind a semaphore: that shape keeps memory flat (no task or coroutine per
 item). Two forms share it:
 
-- :func:`run_bulk` keeps every outcome and returns a :class:`~vpsorg.BulkResult` in input
+- `run_bulk()` keeps every outcome and returns a [`BulkResult`][vpsorg.BulkResult] in input
   order (``get_many`` and friends, ``vpsorg.fleet.map``);
-- :func:`imap` streams outcomes in completion order and keeps none of them
+- `imap()` streams outcomes in completion order and keeps none of them
   (``vpsorg.fleet.imap``), for inputs too large to hold.
 
 The workers are plain asyncio tasks, not an anyio task group: a task group costs more per

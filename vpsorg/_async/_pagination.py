@@ -1,6 +1,6 @@
 """Lazy pagination over DRF-style pages (``count``, ``next``, ``previous``, ``results``).
 
-:class:`AsyncPaginator` is the one paginator of every resource: a resource hands it the
+`AsyncPaginator` is the one paginator of every resource: a resource hands it the
 pipeline, the list URL with its query parameters, the item type and the page type, and
 the paginator fetches, decodes and follows pages under the same safety rules for all:
 
@@ -9,15 +9,15 @@ the paginator fetches, decodes and follows pages under the same safety rules for
 * a link to another origin (scheme, host, port) is refused, so the API token never leaves
   the API; a link that cannot be parsed (a bad port, a broken IPv6 host) is refused too;
 * a link seen before in the same listing (a loop) stops it, and so does a listing longer
-  than :data:`MAX_PAGES` pages.
+  than `MAX_PAGES` pages.
 
-Each refusal is an :class:`~vpsorg.APIResponseValidationError`.
+Each refusal is an [`APIResponseValidationError`][vpsorg.APIResponseValidationError].
 
 Iterating never yields the same item twice: page-number pages shift when items are
 created or deleted during a listing, so an item can reappear on the next page. Each
 iteration keeps the ids it has yielded (a set of ints: about 66 bytes per item, some
 66 MB for a million) and skips an item whose ``id`` it has already yielded; see
-:func:`unseen`. :meth:`AsyncPaginator.pages` yields the pages as the API sent them.
+`unseen()`. `AsyncPaginator.pages()` yields the pages as the API sent them.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ T_co = TypeVar("T_co", covariant=True)
 
 
 class Page(Protocol[T_co]):
-    """What a page type offers (as :class:`~vpsorg.ServerPage` does for servers)."""
+    """What a page type offers (as [`ServerPage`][vpsorg.ServerPage] does for servers)."""
 
     @property
     def count(self) -> int | None:
@@ -81,19 +81,22 @@ class PageFactory(Protocol[T]):
 class AsyncPaginator(Generic[T]):
     """Every item of a listing, fetched page by page as you iterate.
 
-    It is both async-iterable and awaitable::
+    Examples:
+        It is both async-iterable and awaitable:
 
+        ```python
         async for server in client.servers.list(location="us-west"):
             ...
         servers = await client.servers.list()          # a list of every server
+        ```
 
     Pages are requested lazily: breaking out of the loop stops fetching. ``next`` links
     are followed until there are none; a response with only ``count`` and ``results``,
-    or a bare JSON array, is one page. Each iteration (and each :meth:`to_list` or
-    :meth:`pages`) starts again from the first page. See the module docstring for the
+    or a bare JSON array, is one page. Each iteration (and each `to_list()` or
+    `pages()`) starts again from the first page. See the module docstring for the
     rules ``next`` links must follow.
 
-    Within one iteration (or one :meth:`to_list`) no item is yielded twice: an item whose
+    Within one iteration (or one `to_list()`) no item is yielded twice: an item whose
     ``id`` was already yielded, moved onto a later page by a create or delete during the
     listing, is skipped. Items without an ``id`` are yielded as they come.
     """
@@ -164,12 +167,15 @@ class AsyncPaginator(Generic[T]):
 class AsyncServerList(AsyncPaginator[Server]):
     """Every server matching a filter, fetched page by page as you iterate.
 
-    What ``client.servers.list()`` returns: an :class:`AsyncPaginator` of
-    :class:`~vpsorg.Server` whose pages are :class:`~vpsorg.ServerPage`::
+    Examples:
+        What ``client.servers.list()`` returns: an `AsyncPaginator` of
+        [`Server`][vpsorg.Server] whose pages are [`ServerPage`][vpsorg.ServerPage]:
 
+        ```python
         async for server in client.servers.list(location="us-west"):
             ...
         servers = await client.servers.list()          # a list of every server
+        ```
     """
 
     def __init__(self, pipeline: Pipeline, params: Mapping[str, str]) -> None:
@@ -178,7 +184,7 @@ class AsyncServerList(AsyncPaginator[Server]):
         )
 
     def pages(self) -> AsyncIterator[ServerPage]:
-        """Yield each :class:`~vpsorg.ServerPage` as it arrives, from the first."""
+        """Yield each [`ServerPage`][vpsorg.ServerPage] as it arrives, from the first."""
         return cast("AsyncIterator[ServerPage]", super().pages())
 
 
@@ -275,7 +281,8 @@ def _structure_page(
     response: Response, url: str, item_type: type[T]
 ) -> tuple[int | None, str | None, str | None, list[T]]:
     """(count, next, previous, results) of a list response, decoded from its bytes in one
-    pass, or :class:`~vpsorg.APIResponseValidationError` naming the problem."""
+    pass, or [`APIResponseValidationError`][vpsorg.APIResponseValidationError] naming the
+    problem."""
     try:
         return structure_page(response.body, item_type)
     except DecodeError as exc:

@@ -1,6 +1,6 @@
 """The request pipeline: one request in, a 2xx response or a vpsorg error out.
 
-A :class:`Pipeline` applies the retry rules of :mod:`vpsorg._retry`, the rate-limit gate,
+A `Pipeline` applies the retry rules of `vpsorg._retry`, the rate-limit gate,
 the retry budget, the per-attempt timeouts and the whole-call deadline, and turns error
 statuses into the exception tree. Resources are handed a pipeline; they never reach into
 the client. There is one pipeline per client and per ``with_options`` copy; the copies
@@ -8,7 +8,7 @@ share the transport (the connection pool), the gate and the budgets.
 
 The common case is kept lean on purpose: a first attempt that succeeds, with no deadline,
 no event hooks, the gate open and debug logging off, runs one transport call and two
-comparisons. The retry machinery (:class:`_Call`: decisions, budget, sleeps, error
+comparisons. The retry machinery (`_Call`: decisions, budget, sleeps, error
 building, logging, events, raw-response capture) is entered only when that is not the
 case, so a client without event hooks pays nothing for them.
 """
@@ -102,7 +102,7 @@ class Pipeline:
         budgets: the retry budgets to share, one per budget size (new ones by default).
         events: the event hooks to call (none by default).
         capture: fill the raw-response capture of the running call (see
-            :mod:`vpsorg._async._raw`); only the pipeline of ``with_raw_response`` does.
+            `vpsorg._async._raw`); only the pipeline of ``with_raw_response`` does.
     """
 
     def __init__(
@@ -266,7 +266,7 @@ class Pipeline:
     def status_error(
         self, response: Response, method: str, url: str, retry_after: float | None
     ) -> APIStatusError:
-        """The :class:`~vpsorg.APIStatusError` subclass for an error response."""
+        """The [`APIStatusError`][vpsorg.APIStatusError] subclass for an error response."""
         raw = response.body
         body: object = None
         if raw:

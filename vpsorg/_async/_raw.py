@@ -1,8 +1,9 @@
 """Raw responses: ``client.servers.with_raw_response.<method>(...)``.
 
-Each method of :class:`AsyncServersWithRawResponse` runs the servers method of the same
-name and returns a :class:`RawResponse`: the HTTP status, the response headers, the
-request id, how many attempts it took and how long, and the parsed model (``parsed``).
+Each method of [`AsyncServersWithRawResponse`][vpsorg.AsyncServersWithRawResponse] runs the
+servers method of the same name and returns a [`RawResponse`][vpsorg.RawResponse]: the HTTP
+status, the response headers, the request id, how many attempts it took and how long, and
+the parsed model (``parsed``).
 
 How it works: the wrapper's servers resource runs on a copy of the client's request
 pipeline with capture on (sharing the connection pool, rate-limit gate and retry budget);
@@ -38,11 +39,14 @@ _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 class RawResponse(Generic[T]):
     """The HTTP side of one call, with its parsed result.
 
-    What ``client.servers.with_raw_response.<method>(...)`` returns::
+    Examples:
+        What ``client.servers.with_raw_response.<method>(...)`` returns:
 
+        ```python
         raw = await client.servers.with_raw_response.get(12345)
         print(raw.status_code, raw.request_id, raw.retries_taken)
         server = raw.parsed
+        ```
 
     An error status raises as usual (the exception carries ``status_code`` and
     ``request_id``); a raw response is always that of a success.
@@ -114,7 +118,7 @@ class _Listing(Protocol):
 
 
 class _ServerEndpoints(Protocol):
-    """The methods of :class:`~vpsorg.AsyncServers` the wrapper calls."""
+    """The methods of [`AsyncServers`][vpsorg.AsyncServers] the wrapper calls."""
 
     def list(
         self, status: str | None = ..., location: str | None = ..., *, page_size: int | None = ...
@@ -177,15 +181,17 @@ async def _raw(call: Awaitable[T]) -> RawResponse[T]:
 
 
 class AsyncServersWithRawResponse:
-    """The servers endpoints, each returning a :class:`~vpsorg.RawResponse`.
+    """The servers endpoints, each returning a [`RawResponse`][vpsorg.RawResponse].
 
     Reach it as ``client.servers.with_raw_response``; every method takes the arguments
-    of the :class:`~vpsorg.AsyncServers` method of the same name (the HTTP request
+    of the [`AsyncServers`][vpsorg.AsyncServers] method of the same name (the HTTP request
     itself: ``create`` has no ``wait`` or ``reconcile`` here) and raises the same
-    errors::
+    errors:
 
-        raw = await client.servers.with_raw_response.start(12345)
-        print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```python
+    raw = await client.servers.with_raw_response.start(12345)
+    print(raw.status_code, raw.request_id, raw.attempts, raw.parsed.message)
+    ```
     """
 
     def __init__(self, servers: _ServerEndpoints) -> None:
@@ -201,10 +207,10 @@ class AsyncServersWithRawResponse:
         *,
         page_size: int | None = None,
     ) -> RawResponse[ServerPage]:
-        """The first page of servers (``parsed``: a :class:`~vpsorg.ServerPage`).
+        """The first page of servers (``parsed``: a [`ServerPage`][vpsorg.ServerPage]).
 
-        Takes the arguments of :meth:`AsyncServers.list`. Follow ``parsed.next`` with
-        ``client.servers.list(...).pages()`` for the rest.
+        Takes the arguments of [`AsyncServers.list()`][vpsorg.AsyncServers.list]. Follow
+        ``parsed.next`` with ``client.servers.list(...).pages()`` for the rest.
         """
         listing = self._servers.list(status, location, page_size=page_size)
         return await _raw(_first_page(listing))
@@ -219,7 +225,7 @@ class AsyncServersWithRawResponse:
         ssh_key_id: int | None = None,
         backups_enabled: bool | None = None,
     ) -> RawResponse[Server]:
-        """Create a server (see :meth:`AsyncServers.create`); ``parsed`` is the new server."""
+        """Create a server (see [`create()`][vpsorg.AsyncServers.create]); ``parsed`` is it."""
         return await _raw(
             self._servers.create(
                 name, plan_id, os_id, location, hostname, ssh_key_id, backups_enabled
@@ -227,13 +233,13 @@ class AsyncServersWithRawResponse:
         )
 
     async def get(self, server_id: int) -> RawResponse[Server]:
-        """Get one server (see :meth:`AsyncServers.get`); ``parsed`` is the server."""
+        """Get one server (see [`get()`][vpsorg.AsyncServers.get]); ``parsed`` is the server."""
         return await _raw(self._servers.get(server_id))
 
     async def update(
         self, server_id: int, name: str, hostname: str, backups_enabled: bool
     ) -> RawResponse[Server]:
-        """Replace a server's settings (see :meth:`AsyncServers.update`)."""
+        """Replace a server's settings (see [`update()`][vpsorg.AsyncServers.update])."""
         return await _raw(self._servers.update(server_id, name, hostname, backups_enabled))
 
     async def patch(
@@ -243,23 +249,23 @@ class AsyncServersWithRawResponse:
         hostname: str | None = None,
         backups_enabled: bool | None = None,
     ) -> RawResponse[Server]:
-        """Change some of a server's settings (see :meth:`AsyncServers.patch`)."""
+        """Change some of a server's settings (see [`patch()`][vpsorg.AsyncServers.patch])."""
         return await _raw(self._servers.patch(server_id, name, hostname, backups_enabled))
 
     async def delete(self, server_id: int) -> RawResponse[None]:
-        """Delete a server (see :meth:`AsyncServers.delete`); ``parsed`` is None."""
+        """Delete a server (see [`delete()`][vpsorg.AsyncServers.delete]); ``parsed`` is None."""
         return await _raw(self._servers.delete(server_id))
 
     async def start(self, server_id: int) -> RawResponse[ActionResult]:
-        """Power on a server (see :meth:`AsyncServers.start`)."""
+        """Power on a server (see [`AsyncServers.start()`][vpsorg.AsyncServers.start])."""
         return await _raw(self._servers.start(server_id))
 
     async def stop(self, server_id: int) -> RawResponse[ActionResult]:
-        """Shut down a server (see :meth:`AsyncServers.stop`)."""
+        """Shut down a server (see [`AsyncServers.stop()`][vpsorg.AsyncServers.stop])."""
         return await _raw(self._servers.stop(server_id))
 
     async def reboot(self, server_id: int) -> RawResponse[ActionResult]:
-        """Restart a server (see :meth:`AsyncServers.reboot`)."""
+        """Restart a server (see [`AsyncServers.reboot()`][vpsorg.AsyncServers.reboot])."""
         return await _raw(self._servers.reboot(server_id))
 
 

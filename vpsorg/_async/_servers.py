@@ -121,13 +121,16 @@ class AsyncServers:
 
     @property
     def with_raw_response(self) -> AsyncServersWithRawResponse:
-        """The endpoints again, each returning a :class:`~vpsorg.RawResponse`.
+        """The endpoints again, each returning a [`RawResponse`][vpsorg.RawResponse].
 
-        The status, headers, request id, attempts and elapsed time of the call, with
-        the parsed model in ``parsed``::
+        Examples:
+            The status, headers, request id, attempts and elapsed time of the call, with
+            the parsed model in ``parsed``:
 
+            ```python
             raw = await client.servers.with_raw_response.get(12345)
             print(raw.status_code, raw.request_id, raw.retries_taken, raw.parsed.name)
+            ```
         """
         return AsyncServersWithRawResponse(type(self)(self._pipeline.raw()))
 
@@ -143,20 +146,21 @@ class AsyncServers:
         """List every server in the account, following pages lazily.
 
         Args:
-            status: only servers with this status: a :class:`~vpsorg.ServerStatus` or its
+            status: only servers with this status: a [`ServerStatus`][vpsorg.ServerStatus] or its
                 string (e.g. ``"active"``). A status vpsorg does not know is sent as given,
                 with one warning logged (the API may have added it; it may be a typo).
             location: only servers in this data center (e.g. ``"us-west"``).
             page_size: ask the API for pages of this size (it may ignore it).
 
         Returns:
-            An :class:`~vpsorg.AsyncServerList`: ``async for`` over it, or ``await`` it for
-            a list. Nothing is requested until you do.
+            An [`AsyncServerList`][vpsorg.AsyncServerList]: ``async for`` over it, or
+                ``await`` it for a list. Nothing is requested until you do.
 
-        Example::
-
+        Examples:
+            ```python
             async for server in client.servers.list(status="active"):
                 print(server.name)
+            ```
         """
         params: dict[str, str] = {}
         if status is not None:
@@ -186,11 +190,13 @@ class AsyncServers:
 
         A create is never retried once the request may have reached the API, so it can
         never make two servers; if the outcome is unknown it raises
-        :class:`~vpsorg.OutcomeUnknownError`, carrying what was asked (``spec``) and when
-        (``started_at``): :meth:`find_created` settles it. With ``reconcile=True`` this
-        method settles it itself: it returns the server the create made, or raises
-        :class:`~vpsorg.NotCreatedError` (none was made: creating again is safe; vpsorg
-        does not resend) or :class:`~vpsorg.AmbiguousCreateError` (several could be it).
+        [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError], carrying what was asked
+        (``spec``) and when (``started_at``):
+        [`find_created()`][vpsorg.AsyncServers.find_created] settles it. With
+        ``reconcile=True`` this method settles it itself: it returns the server the create
+        made, or raises [`NotCreatedError`][vpsorg.NotCreatedError] (none was made: creating
+        again is safe; vpsorg does not resend) or
+        [`AmbiguousCreateError`][vpsorg.AmbiguousCreateError] (several could be it).
 
         Args:
             name: letters, digits and hyphens.
@@ -204,13 +210,14 @@ class AsyncServers:
             wait_timeout: seconds to wait when ``wait`` is true: a positive, finite
                 number (checked before anything is sent, whatever ``wait`` is).
             reconcile: when the outcome is unknown, look for the server the create may
-                have made (see :meth:`find_created` for the rules) instead of raising
-                :class:`~vpsorg.OutcomeUnknownError`. If that look-up fails too, the
-                ``OutcomeUnknownError`` is raised.
+                have made (see [`find_created()`][vpsorg.AsyncServers.find_created] for the
+                rules) instead of raising
+                [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError]. If that look-up fails
+                too, the ``OutcomeUnknownError`` is raised.
 
         Returns:
             The new server (``status`` ``"provisioning"``, or ``"active"`` with ``wait``).
-            A server found by ``reconcile`` is returned as listed (the list view).
+                A server found by ``reconcile`` is returned as listed (the list view).
 
         Raises:
             InvalidInputError: a bad argument (``wait`` and ``wait_timeout`` included);
@@ -228,10 +235,11 @@ class AsyncServers:
             AmbiguousCreateError: with ``reconcile``, several servers could be the one.
 
         With ``wait``, the server exists once the create succeeded, so whatever ends the
-        wait early (a :class:`~vpsorg.WaitTimeoutError`, a :class:`~vpsorg.NotFoundError`,
-        a network error, cancellation, Ctrl-C in the blocking client) propagates as it is,
-        carrying the new server in its ``created_server`` attribute: delete it, or wait
-        for it again with :meth:`wait_for`. See "Waiting for states" in the docs.
+        wait early (a [`WaitTimeoutError`][vpsorg.WaitTimeoutError], a
+        [`NotFoundError`][vpsorg.NotFoundError], a network error, cancellation, Ctrl-C in
+        the blocking client) propagates as it is, carrying the new server in its
+        ``created_server`` attribute: delete it, or wait for it again with
+        [`wait_for()`][vpsorg.AsyncServers.wait_for]. See "Waiting for states" in the docs.
         """
         body = _create_body(
             name=name,
@@ -287,7 +295,7 @@ class AsyncServers:
     ) -> Server:
         """Replace a server's settings (PUT): all three fields are required.
 
-        Use :meth:`patch` to change only some of them.
+        Use [`patch()`][vpsorg.AsyncServers.patch] to change only some of them.
         """
         url = self._url(server_id)
         body = {
@@ -379,21 +387,21 @@ class AsyncServers:
 
         Args:
             server_id: the server to watch.
-            status: a :class:`~vpsorg.ServerStatus` or its string, or a list of them (the
+            status: a [`ServerStatus`][vpsorg.ServerStatus] or its string, or a list of them (the
                 wait ends at the first). A status vpsorg does not know is waited for as
                 given, with one warning logged (it may be a typo).
             timeout: seconds the whole wait may take (positive and finite).
             interval: seconds of the first pause between checks.
             max_interval: the longest pause between checks, in seconds.
             fail_on: the statuses that end the wait at once with
-                :class:`~vpsorg.UnreachableStatusError`: a status or a list of them, ``[]``
-                for none. ``None`` (the default) takes the defaults of the status waited
-                for: for ``active``, ``suspended``, ``stopping`` and ``stopped``; for
-                ``stopped``, ``suspended``, ``provisioning``, ``starting`` and
-                ``rebooting``; for the other known statuses but ``suspended``,
+                [`UnreachableStatusError`][vpsorg.UnreachableStatusError]: a status or a
+                list of them, ``[]`` for none. ``None`` (the default) takes the defaults of
+                the status waited for: for ``active``, ``suspended``, ``stopping`` and
+                ``stopped``; for ``stopped``, ``suspended``, ``provisioning``, ``starting``
+                and ``rebooting``; for the other known statuses but ``suspended``,
                 ``suspended``; for several statuses, those all of them fail on.
             progress: called after each status check with a
-                :class:`~vpsorg.WaitProgress` (the server as seen, the checks made, the
+                [`WaitProgress`][vpsorg.WaitProgress] (the server as seen, the checks made, the
                 seconds elapsed); an exception it raises is logged, not propagated.
 
         Raises:
@@ -446,8 +454,9 @@ class AsyncServers:
         that server.
 
         Args:
-            error: the :class:`~vpsorg.OutcomeUnknownError` a ``create`` raised (or held
-                in a ``create_many`` outcome); it carries ``spec`` and ``started_at``.
+            error: the [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError] a ``create``
+                raised (or held in a ``create_many`` outcome); it carries ``spec`` and
+                ``started_at``.
             clock_skew: seconds by which the API's clock may differ from this
                 machine's (non-negative, finite; 60 by default).
             settle_window: seconds from when the outcome became unknown before "no
@@ -467,12 +476,13 @@ class AsyncServers:
             NotFoundError: ``error`` named the new server's id (``server_id``), and
                 that server no longer exists.
 
-        Example::
-
+        Examples:
+            ```python
             try:
                 server = await client.servers.create("web-1", 1, 5, "us-west")
             except vpsorg.OutcomeUnknownError as error:
                 server = await client.servers.find_created(error)
+            ```
         """
         found, _, _ = await self._find(error, clock_skew, settle_window)
         return found
@@ -552,7 +562,7 @@ class AsyncServers:
         max_errors: MaxErrors = None,
         journal: JournalLike | None = None,
     ) -> BulkResult[SpecT, Server]:
-        """Create many servers; each spec is a :class:`~vpsorg.ServerSpec` or a mapping.
+        """Create many servers; each spec is a [`ServerSpec`][vpsorg.ServerSpec] or a mapping.
 
         Creates are never retried after they may have reached the API, so none is ever
         made twice; an item whose outcome is unknown holds an

@@ -1,8 +1,8 @@
 """The HTTP transport: the only module that imports aiohttp's client.
 
 A transport sends one request and returns the status, headers and body, or raises an
-:class:`~vpsorg.APIConnectionError` whose ``request_sent`` says whether the request may
-have reached the server. Retries, decoding and errors by status live above it.
+[`APIConnectionError`][vpsorg.APIConnectionError] whose ``request_sent`` says whether the
+request may have reached the server. Retries, decoding and errors by status live above it.
 
 What it guarantees, whatever the server does:
 
@@ -18,7 +18,7 @@ What it guarantees, whatever the server does:
   headers, in its exceptions);
 * the request counts as sent only once a connection (TLS and proxy tunnel included)
   was open, so a timeout while connecting never makes a create ambiguous;
-* the connections are closed by :meth:`AiohttpTransport.aclose` from any event loop, or
+* the connections are closed by `AiohttpTransport.aclose()` from any event loop, or
   when the transport is garbage-collected, without a warning.
 """
 
@@ -168,10 +168,10 @@ class _Connector(aiohttp.TCPConnector):
 
 
 class AiohttpTransport:
-    """An :class:`AsyncTransport` on one ``aiohttp.ClientSession``.
+    """An [`AsyncTransport`][vpsorg.AsyncTransport] on one ``aiohttp.ClientSession``.
 
     The session is created lazily inside the running event loop, on the first request,
-    and closed by :meth:`aclose` (from any event loop) or when the transport is
+    and closed by `aclose()` (from any event loop) or when the transport is
     garbage-collected.
     """
 

@@ -5,11 +5,11 @@ The resource supplies how to fetch one server and how to list them all; this mod
 the polling schedule and the timeouts. Each timeout is an anyio cancel scope around the
 whole wait, so it bounds the requests inside it too: a status check that hangs, or that
 retries for minutes, is cancelled when the wait's time is up, and the wait raises
-:class:`~vpsorg.WaitTimeoutError` carrying the last server seen.
+[`WaitTimeoutError`][vpsorg.WaitTimeoutError] carrying the last server seen.
 
-A wait also stops early, with :class:`~vpsorg.UnreachableStatusError`, when the server
-is seen in a status from which the wanted one cannot come without another action
-(:data:`DEFAULT_FAIL_ON` has the defaults per wanted status; ``fail_on`` changes them).
+A wait also stops early, with [`UnreachableStatusError`][vpsorg.UnreachableStatusError],
+when the server is seen in a status from which the wanted one cannot come without another action
+(`DEFAULT_FAIL_ON` has the defaults per wanted status; ``fail_on`` changes them).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def fail_statuses(wanted: Sequence[str], fail_on: object) -> frozenset[str]:
     """The statuses that end a wait for ``wanted`` with UnreachableStatusError.
 
     ``fail_on=None`` takes the defaults: for one wanted status, its
-    :data:`DEFAULT_FAIL_ON` entry; for several, the statuses every one of them fails on
+    `DEFAULT_FAIL_ON` entry; for several, the statuses every one of them fails on
     (waiting for ``["active", "stopped"]`` fails on ``suspended`` only). Otherwise
     ``fail_on`` is a status or a list of them (an empty list: never fail early). A status
     both wanted and in ``fail_on`` counts as wanted.

@@ -4,7 +4,7 @@ It starts the simulator in this process, then, through the public SDK only: crea
 servers concurrently, waits until all are active, reboots them and waits until they are
 active again, stops them and waits until they are stopped, deletes them, and lists the
 account. Then (unless ``--no-faults``) it does it again with the simulator injecting
-failures, and shows what the SDK did about them (:mod:`vpsorg.cli._demo_faults`). The
+failures, and shows what the SDK did about them (`vpsorg.cli._demo_faults`). The
 account ends with the two sample servers it started with.
 
 On a terminal it draws progress bars and tables; piped, it prints a short plain summary

@@ -2,10 +2,10 @@
 
 It shows, in numbers, what the SDK promises under faults: idempotent requests (GET,
 DELETE) are retried; a create is never resent, so no server is ever created twice; a
-create whose outcome cannot be known is reported as :class:`vpsorg.OutcomeUnknownError`
-(never silently dropped or duplicated), and ``find_created`` then settles it (the server
-was made, or it was not); and every item of every bulk call comes back with its own
-outcome.
+create whose outcome cannot be known is reported as
+[`vpsorg.OutcomeUnknownError`][vpsorg.OutcomeUnknownError] (never silently dropped or
+duplicated), and ``find_created`` then settles it (the server was made, or it was not); and
+every item of every bulk call comes back with its own outcome.
 
 What is left afterwards is known, not guessed: the servers ``find_created`` found, and
 those of the deletes that failed and left their server. A delete can fail *and* have

@@ -1,4 +1,4 @@
-"""The ``vpsorg`` command group, its global options, and :func:`main`."""
+"""The ``vpsorg`` command group, its global options, and `main()`."""
 
 from __future__ import annotations
 

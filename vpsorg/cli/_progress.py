@@ -24,14 +24,14 @@ __all__ = ["Phase", "Phases"]
 
 
 class Phase:
-    """One bar. Pass it as a bulk call's ``progress=`` callback, or call :meth:`finish`."""
+    """One bar. Pass it as a bulk call's ``progress=`` callback, or call `finish()`."""
 
     def __init__(self, progress: Progress, task: TaskID) -> None:
         self._progress = progress
         self._task = task
 
     def __call__(self, update: vpsorg.BulkProgress) -> None:
-        """Move the bar to a bulk call's latest :class:`vpsorg.BulkProgress`."""
+        """Move the bar to a bulk call's latest [`vpsorg.BulkProgress`][vpsorg.BulkProgress]."""
         self._progress.update(
             self._task, completed=update.completed, ok=update.succeeded, failed=update.failed
         )
@@ -53,10 +53,11 @@ class Phase:
 class Phases:
     """A stack of progress bars, drawn on stderr while the ``with`` block runs.
 
-    ::
-
+    Examples:
+        ```python
         with Phases() as phases:
             await client.servers.start_many(ids, progress=phases.add("start", len(ids)))
+        ```
     """
 
     def __init__(self) -> None:

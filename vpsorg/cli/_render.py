@@ -1,7 +1,7 @@
 """Turning SDK objects into output: JSON for machines, rich tables for people.
 
 JSON is written for ``jq``: servers are objects with every field of
-:class:`vpsorg.Server` (``null`` where the view has no value) and ISO 8601 UTC
+[`vpsorg.Server`][vpsorg.Server] (``null`` where the view has no value) and ISO 8601 UTC
 timestamps (``"2025-01-10T14:30:00Z"``). Tables go to stdout too; errors go to stderr.
 """
 

@@ -1,6 +1,6 @@
 """What every command shares: the group's settings, and running a command's coroutine.
 
-:func:`run` is the one place where the SDK's errors become exit codes:
+`run()` is the one place where the SDK's errors become exit codes:
 
 ====  ==========================================================================
 code  meaning
@@ -191,8 +191,8 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
     """Run ``factory()`` in a fresh event loop and return its result.
 
     SDK errors are reported here: input and configuration errors as usage errors (exit 2),
-    every other :class:`vpsorg.VPSOrgError` as ``error: ...`` on stderr (exit 1). Ctrl-C
-    cancels the coroutine, waits for it to unwind (closing the client), then exits 130.
+    every other [`vpsorg.VPSOrgError`][vpsorg.VPSOrgError] as ``error: ...`` on stderr (exit
+    1). Ctrl-C cancels the coroutine, waits for it to unwind (closing the client), then exits 130.
     """
     ctx = click.get_current_context(silent=True)
     try:
@@ -212,7 +212,7 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def call(settings: Settings, fn: Callable[[vpsorg.AsyncServers], Awaitable[T]]) -> T:
-    """Open a client, await ``fn(client.servers)``, close the client: all inside :func:`run`."""
+    """Open a client, await ``fn(client.servers)``, close the client: all inside `run()`."""
 
     async def go() -> T:
         async with settings.client() as client:
@@ -227,10 +227,10 @@ def one_line(error: BaseException) -> str:
 
 
 def _run_interruptibly(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run ``factory()`` with :func:`vpsorg._runtime.run` (``anyio.run``, uvloop if installed).
+    """Run ``factory()`` with `vpsorg._runtime.run()` (``anyio.run``, uvloop if installed).
 
     On Ctrl-C the coroutine is cancelled and unwinds (bulk workers are cancelled, the
-    client's session closed), then :class:`KeyboardInterrupt` is raised to the caller, on
+    client's session closed), then `KeyboardInterrupt` is raised to the caller, on
     Python 3.10 as on 3.11 and later.
     """
     return _loop_runtime.run(factory)

@@ -1,7 +1,7 @@
 """``vpsorg servers``: list, get, create, update, patch and wait for servers.
 
 The commands that act on many ids at once (start, stop, reboot, delete) are in
-:mod:`vpsorg.cli._power` and are added to the same group.
+`vpsorg.cli._power` and are added to the same group.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``vpsorg simulator``: the bundled VPS.org API simulator, with click options like the rest.
 
 It serves exactly what ``python -m vpsorg.simulator`` serves (both end in
-:func:`vpsorg.simulator.__main__.serve_forever`), takes the same options (both are built
-from :data:`vpsorg.simulator._options.OPTIONS`) and prints the same banner, with a
+`vpsorg.simulator.__main__.serve_forever()`), takes the same options (both are built
+from `vpsorg.simulator._options.OPTIONS`) and prints the same banner, with a
 ready-to-paste ``export VPSORG_BASE_URL=... VPSORG_API_TOKEN=...`` line.
 """
 

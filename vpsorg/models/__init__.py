@@ -1,7 +1,7 @@
 """The data vpsorg hands back: frozen classes with no I/O and no decoding code.
 
 What the API sends is a msgspec Struct that attrs' functions understand (see ``_base``);
-bulk outcomes and :class:`ServerSpec` are attrs classes.
+bulk outcomes and [`ServerSpec`][vpsorg.ServerSpec] are attrs classes.
 """
 
 from .bulk import (

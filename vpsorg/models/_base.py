@@ -9,13 +9,13 @@ these Structs at 0.9 to 1.1 µs, the nested ``Plan`` and ``OperatingSystem`` unt
 (``orjson.loads`` into dicts: 0.8 to 0.9 µs). List pages of attrs models ran at 0.54x to
 0.82x raw aiohttp decoding dicts; pages of these models at 0.91x to 1.31x.
 
-So these models are :class:`msgspec.Struct` classes, and attrs stays what users see:
+So these models are `msgspec.Struct` classes, and attrs stays what users see:
 
-- each class carries ``__attrs_attrs__`` (see :func:`attrs_compatible`), so
+- each class carries ``__attrs_attrs__`` (see `attrs_compatible()`), so
   ``attrs.has``, ``attrs.fields``, ``attrs.asdict``, ``attrs.astuple`` and ``attrs.evolve``
   work on them, and so do cattrs' converters;
 - they are frozen as attrs' frozen classes are: assigning or deleting an attribute raises
-  :class:`attrs.exceptions.FrozenInstanceError`, and equal models hash alike;
+  `attrs.exceptions.FrozenInstanceError`, and equal models hash alike;
 - they take weak references, as attrs' slotted classes do.
 """
 
@@ -34,7 +34,7 @@ T = TypeVar("T", bound="Model")
 class Model(msgspec.Struct, weakref=True):
     """A frozen model of what the API sends (see the module docstring)."""
 
-    #: attrs' metadata of the fields, set by :func:`attrs_compatible`.
+    #: attrs' metadata of the fields, set by `attrs_compatible()`.
     __attrs_attrs__: ClassVar[Any]
 
     # Frozen here rather than with msgspec's ``frozen=True``, whose plain AttributeError
@@ -51,10 +51,10 @@ class Model(msgspec.Struct, weakref=True):
 
 
 def attrs_compatible(cls: type[T]) -> type[T]:
-    """Give a :class:`Model` class the ``__attrs_attrs__`` that attrs' functions read.
+    """Give a `Model` class the ``__attrs_attrs__`` that attrs' functions read.
 
     The attributes are those of an attrs class with the same fields, defaults and types,
-    built with :func:`attrs.make_class`; the model itself stays a Struct.
+    built with `attrs.make_class()`; the model itself stays a Struct.
     """
     spec = {
         field.name: attrs.field(

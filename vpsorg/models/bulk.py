@@ -1,17 +1,20 @@
 """The results of bulk operations: one outcome per input item.
 
-An outcome is either a :class:`Succeeded` (with the ``value``) or a :class:`Failed` (with
-the ``error``); :data:`Outcome` is the union of the two. Both carry a literal ``ok``, so a
-type checker narrows on it::
+An outcome is either a [`Succeeded`][vpsorg.Succeeded] (with the ``value``) or a
+[`Failed`][vpsorg.Failed] (with the ``error``); [`Outcome`][vpsorg.Outcome] is the union of
+the two. Both carry a literal ``ok``, so a type checker narrows on it:
 
-    for outcome in result:
-        if outcome.ok:
-            print(outcome.value.name)      # Succeeded: value is the Server
-        else:
-            print(outcome.error)           # Failed: error is an Exception
+```python
+for outcome in result:
+    if outcome.ok:
+        print(outcome.value.name)      # Succeeded: value is the Server
+    else:
+        print(outcome.error)           # Failed: error is an Exception
+```
 
-:class:`BulkOperationError` lives here, beside :class:`BulkResult` which raises it, so that
-the models never need the rest of the exception module (and it never needs them).
+[`BulkOperationError`][vpsorg.BulkOperationError] lives here, beside
+[`BulkResult`][vpsorg.BulkResult] which raises it, so that the models never need the rest of
+the exception module (and it never needs them).
 """
 
 from collections.abc import Iterator, Sequence
@@ -58,7 +61,8 @@ class Succeeded(Generic[ItemT, ValueT]):
 
     @property
     def ok(self) -> Literal[True]:
-        """Always ``True``: ``if outcome.ok:`` narrows an :data:`Outcome` to this class."""
+        """Always ``True``: ``if outcome.ok:`` narrows an [`Outcome`][vpsorg.Outcome] to
+        this class."""
         return True
 
     @property
@@ -73,7 +77,7 @@ class Failed(Generic[ItemT]):
 
     Attributes:
         item: the input item (a server id, a create spec, ...).
-        error: the exception raised for it (a :class:`~vpsorg.VPSOrgError` for SDK calls).
+        error: the exception raised for it (a [`VPSOrgError`][vpsorg.VPSOrgError] for SDK calls).
     """
 
     item: ItemT
@@ -81,7 +85,8 @@ class Failed(Generic[ItemT]):
 
     @property
     def ok(self) -> Literal[False]:
-        """Always ``False``: ``if not outcome.ok:`` narrows an :data:`Outcome` to this class."""
+        """Always ``False``: ``if not outcome.ok:`` narrows an [`Outcome`][vpsorg.Outcome]
+        to this class."""
         return False
 
     @property
@@ -111,7 +116,8 @@ else:
 
         Attributes:
             item: the input item (a server id, a create spec, ...).
-            ok: ``True`` for a :class:`Succeeded`, ``False`` for a :class:`Failed`.
+            ok: ``True`` for a [`Succeeded`][vpsorg.Succeeded], ``False`` for a
+                [`Failed`][vpsorg.Failed].
             value: the result when the item succeeded, else ``None``.
             error: the exception when the item failed, else ``None``.
         """
@@ -129,9 +135,11 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
     """Every item's outcome, in the order the items were given.
 
     A failing item never raises out of the bulk call and never hides another item's
-    result. Iterate, index or ``len()`` it like a sequence of :data:`Outcome`; take
-    :attr:`succeeded` (each with a ``value``) and :attr:`failed` (each with an ``error``);
-    or call :meth:`raise_for_failures` to turn any failure into one exception.
+    result. Iterate, index or ``len()`` it like a sequence of [`Outcome`][vpsorg.Outcome]; take
+    [`succeeded`][vpsorg.BulkResult.succeeded] (each with a ``value``) and
+    [`failed`][vpsorg.BulkResult.failed] (each with an ``error``); or call
+    [`raise_for_failures()`][vpsorg.BulkResult.raise_for_failures] to turn any failure into
+    one exception.
     """
 
     outcomes: "tuple[Outcome[ItemT, ValueT], ...]"
@@ -177,7 +185,7 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
         return [o.value for o in self.outcomes if o.ok]
 
     def raise_for_failures(self) -> "BulkResult[ItemT, ValueT]":
-        """Raise one :class:`~vpsorg.BulkOperationError` naming every failure, if any.
+        """Raise one [`BulkOperationError`][vpsorg.BulkOperationError] naming every failure, if any.
 
         Returns ``self`` when everything succeeded, so it can be chained.
         """
@@ -294,10 +302,10 @@ def partial_result(error: BaseException) -> "BulkResult[Any, Any] | None":
 
 
 class BulkOperationError(VPSOrgError):
-    """Raised by :meth:`vpsorg.BulkResult.raise_for_failures` when some items failed.
+    """Raised by `BulkResult.raise_for_failures()` when some items failed.
 
     Attributes:
-        failed: the failed :class:`~vpsorg.Outcome` objects, in input order.
+        failed: the failed [`Outcome`][vpsorg.Outcome] objects, in input order.
         total: how many items the bulk call had.
     """
 

@@ -3,13 +3,13 @@
 Annotations are evaluated at runtime (no ``from __future__ import annotations``) so the
 private converter can read them without resolving strings.
 
-What the API sends is a :class:`~vpsorg.models._base.Model`: a frozen msgspec Struct that
+What the API sends is a `Model`: a frozen msgspec Struct that
 attrs' functions understand (``attrs.fields``, ``attrs.asdict``, ``attrs.evolve``); see
-that module for why. What you send, :class:`ServerSpec`, is a frozen attrs class.
+that module for why. What you send, [`ServerSpec`][vpsorg.ServerSpec], is a frozen attrs class.
 
 Two rules live in the models themselves, so that every way of building one (decoding, the
 detailed converter, or a user's own call) gives the same object: a known status string
-becomes its :class:`ServerStatus` member, and a naive timestamp is taken as UTC.
+becomes its [`ServerStatus`][vpsorg.ServerStatus] member, and a naive timestamp is taken as UTC.
 """
 
 import enum
@@ -69,7 +69,7 @@ class ServerStatus(str, enum.Enum):
 _STATUS_BY_VALUE: "dict[str, ServerStatus]" = {s.value: s for s in ServerStatus}
 
 if TYPE_CHECKING:
-    #: A status as returned by the API: a known :class:`ServerStatus` or any other string.
+    #: A status as returned by the API: a known `ServerStatus` or any other string.
     StatusValue: TypeAlias = ServerStatus | str
 else:
     # At runtime the field is a plain ``str`` to the decoder (msgspec refuses a union of a
@@ -137,23 +137,24 @@ class Server(Model):
 
     The list view carries a subset of the detail view: fields only the detail view has
     (``ipv6_address``, ``backups_enabled``, ``resource_usage``, ``plan.bandwidth``) are
-    ``None`` on servers that came from :meth:`~vpsorg.AsyncClient.servers` ``.list()``.
+    ``None`` on servers that came from [`servers.list()`][vpsorg.AsyncServers.list].
     Fields the API adds later are ignored.
 
     Attributes:
         id: the unique server id.
         name: letters, digits and hyphens.
-        status: a :class:`ServerStatus`, or a plain ``str`` for a value vpsorg does not know.
+        status: a [`ServerStatus`][vpsorg.ServerStatus], or a plain ``str`` for a value
+            vpsorg does not know.
         hostname: the server's FQDN.
         ip_address: the public IPv4 address; ``None`` while provisioning.
         location: the data-center code, e.g. ``"us-west"``.
-        plan: the :class:`Plan`.
-        os: the :class:`OperatingSystem`.
+        plan: the [`Plan`][vpsorg.Plan].
+        os: the [`OperatingSystem`][vpsorg.OperatingSystem].
         created_at: timezone-aware creation time.
         updated_at: timezone-aware time of the last change.
         ipv6_address: the public IPv6 address (detail view).
         backups_enabled: whether automatic backups are on (detail and create views).
-        resource_usage: current :class:`ResourceUsage` (detail view).
+        resource_usage: current [`ResourceUsage`][vpsorg.ResourceUsage] (detail view).
         message: the API's note in a create response, e.g. how long provisioning takes.
     """
 
@@ -187,7 +188,8 @@ class Server(Model):
 
 @attrs_compatible
 class ServerRef(Model):
-    """The short form of a server inside an :class:`ActionResult`: id, name and status."""
+    """The short form of a server inside an [`ActionResult`][vpsorg.ActionResult]: id, name
+    and status."""
 
     id: int
     name: str

@@ -1,26 +1,31 @@
 """A faithful local fake of the VPS.org server API, for demos, development and tests.
 
-Run it from a shell::
+Examples:
+    Run it from a shell:
 
-    python -m vpsorg.simulator --port 8080          # or: vpsorg simulator --port 8080
+    ```sh
+    python -m vpsorg.simulator --port 8080    # or: vpsorg simulator --port 8080
+    ```
 
-or in process::
+    or in process:
 
+    ```python
     async with vpsorg.simulator.serve(provision_delay=0.1) as sim:
         ...  # talk to sim.base_url with sim.token
 
     with vpsorg.simulator.serve_in_thread() as sim:  # for blocking code
         ...
+    ```
 
 It serves the nine operations of the reference under ``/api/v1/servers/`` (every path
 ends with ``/``), authenticates ``Authorization: Bearer <token>`` (default
-:data:`DEMO_TOKEN`), answers with Django REST Framework's status codes and error
-shapes, paginates lists DRF-style (``page``, ``page_size`` up to 1000, absolute
+[`DEMO_TOKEN`][vpsorg.simulator.DEMO_TOKEN]), answers with Django REST Framework's status
+codes and error shapes, paginates lists DRF-style (``page``, ``page_size`` up to 1000, absolute
 ``next``/``previous`` URLs) and serves its OpenAPI 3.1 document, unauthenticated, at
 ``/api/v1/openapi.json``. Every response has an ``X-Request-ID`` header.
 
 State
-    Two sample servers exist at start (and after ``sim.reset()``), exactly as in the
+:   Two sample servers exist at start (and after ``sim.reset()``), exactly as in the
     reference: 12345 ``web-server-01`` (us-west, plan 1, OS 5, 203.0.113.10) and 12346
     ``db-server-01`` (us-east, plan 2, OS 3, 203.0.113.11). New servers get ids from
     12347 up. Statuses change lazily as time passes: create → ``provisioning`` →
@@ -31,14 +36,12 @@ State
     credit when ``credits`` is set; at zero, creates answer ``402``.
 
 Catalogue
-    ======  =================  =====  ===========  ============  ==============
-    plan    name               vcpus  memory (MB)  storage (GB)  bandwidth (GB)
-    ======  =================  =====  ===========  ============  ==============
-    1       Standard VPS       2      4096         80            2048
-    2       Performance VPS    4      8192         160           4096
-    3       Starter VPS        1      2048         40            1024
-    4       High Memory VPS    8      32768        320           8192
-    ======  =================  =====  ===========  ============  ==============
+:   | plan | name            | vcpus | memory (MB) | storage (GB) | bandwidth (GB) |
+    |------|-----------------|-------|-------------|--------------|----------------|
+    | 1    | Standard VPS    | 2     | 4096        | 80           | 2048           |
+    | 2    | Performance VPS | 4     | 8192        | 160          | 4096           |
+    | 3    | Starter VPS     | 1     | 2048        | 40           | 1024           |
+    | 4    | High Memory VPS | 8     | 32768       | 320          | 8192           |
 
     Operating systems: 3 ``Debian 12``, 5 ``Ubuntu 22.04 LTS``, 6 ``Ubuntu 24.04 LTS``,
     7 ``Rocky Linux 9``. Locations: ``us-west``, ``us-east``, ``eu-central``,
@@ -46,8 +49,8 @@ Catalogue
     reference's; the others are extras.
 
 Faults
-    :class:`FaultConfig` injects latency, 500s, HTML 503s, dropped connections and
-    per-token rate limiting (429 with ``Retry-After``), deterministically under
+:   [`FaultConfig`][vpsorg.simulator.FaultConfig] injects latency, 500s, HTML 503s, dropped
+    connections and per-token rate limiting (429 with ``Retry-After``), deterministically under
     ``seed``; ``sim.set_faults()`` changes them at run time and ``sim.script()`` queues
     exact answers for the next matching requests. ``extra_tokens`` accepts more tokens
     than ``token``, each with a rate-limit bucket of its own. ``sim.fault_counts``,

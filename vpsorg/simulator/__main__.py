@@ -72,12 +72,13 @@ def _converter(option: Option) -> Callable[[str], object]:
 def banner(base_url: str, token: str) -> str:
     """What the simulator prints once it listens: where, the token, and a line to paste.
 
-    >>> print(banner("http://127.0.0.1:8080/api/v1/", "vpsorg-demo-token"))
-    VPS.org simulator running at http://127.0.0.1:8080/api/v1/
-    Token: vpsorg-demo-token
-    In another shell, point vpsorg (the SDK and the command line) at it with:
-      export VPSORG_BASE_URL=http://127.0.0.1:8080/api/v1/ VPSORG_API_TOKEN=vpsorg-demo-token
-    Press Ctrl-C to stop.
+    Examples:
+        >>> print(banner("http://127.0.0.1:8080/api/v1/", "vpsorg-demo-token"))
+        VPS.org simulator running at http://127.0.0.1:8080/api/v1/
+        Token: vpsorg-demo-token
+        In another shell, point vpsorg (the SDK and the command line) at it with:
+          export VPSORG_BASE_URL=http://127.0.0.1:8080/api/v1/ VPSORG_API_TOKEN=vpsorg-demo-token
+        Press Ctrl-C to stop.
     """
     return (
         f"VPS.org simulator running at {base_url}\n"
@@ -127,7 +128,7 @@ def serve_forever(
     page_size: int = 20,
     faults: FaultConfig | None = None,
 ) -> int:
-    """Serve until Ctrl-C or SIGTERM, printing the :func:`banner`; return the exit code.
+    """Serve until Ctrl-C or SIGTERM, printing the `banner()`; return the exit code.
 
     0 after a clean stop, 1 when the port cannot be bound. Both ``python -m
     vpsorg.simulator`` and ``vpsorg simulator`` end here.
@@ -166,7 +167,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     ``argv`` defaults to ``sys.argv[1:]``. Ctrl-C and SIGTERM stop it cleanly (exit 0);
     a port that cannot be bound exits 1; bad options exit 2, as argparse does.
 
-    >>> main(["--port", "0", "--provision-delay", "0.5"])  # doctest: +SKIP
+    Examples:
+        >>> main(["--port", "0", "--provision-delay", "0.5"])  # doctest: +SKIP
     """
     parser = build_parser(prog=prog)
     args = parser.parse_args(argv)

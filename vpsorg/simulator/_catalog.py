@@ -80,8 +80,9 @@ def ipv4_for(server_id: int) -> str:
     The samples sit in TEST-NET-3 (12345 → 203.0.113.10); once that range is used up the
     addresses continue in 10.0.0.0/8.
 
-    >>> ipv4_for(12345), ipv4_for(12346)
-    ('203.0.113.10', '203.0.113.11')
+    Examples:
+        >>> ipv4_for(12345), ipv4_for(12346)
+        ('203.0.113.10', '203.0.113.11')
     """
     n = server_id - _SAMPLE_BASE_ID + 10
     if 0 <= n < 255:
@@ -93,8 +94,9 @@ def ipv4_for(server_id: int) -> str:
 def ipv6_for(server_id: int) -> str:
     """The IPv6 address a server gets once active (12345 → ``2001:0db8::1``, as sampled).
 
-    >>> ipv6_for(12345), ipv6_for(12347)
-    ('2001:0db8::1', '2001:0db8::3')
+    Examples:
+        >>> ipv6_for(12345), ipv6_for(12347)
+        ('2001:0db8::1', '2001:0db8::3')
     """
     n = (server_id - _SAMPLE_BASE_ID + 1) & 0xFFFF_FFFF
     return f"2001:0db8::{n >> 16:x}:{n & 0xFFFF:x}" if n > 0xFFFF else f"2001:0db8::{n:x}"

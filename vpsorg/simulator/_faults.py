@@ -62,9 +62,11 @@ class FaultConfig:
         after_action_ratio: share of injected 500s and drops that happen *after* the
             request took effect (state changed, then the response is lost), versus before.
 
-    >>> FaultConfig(error_rate_503=0.1, latency=0.05)
-    FaultConfig(latency=0.05, latency_jitter=0.0, error_rate_500=0.0, error_rate_503=0.1, \
-drop_rate=0.0, rate_limit=None, rate_limit_burst=None, after_action_ratio=0.5)
+    Examples:
+        ```python
+        faults = FaultConfig(error_rate_503=0.1, latency=0.05)
+        print(faults.drop_rate)  # 0.0
+        ```
     """
 
     latency: float = attrs.field(default=0.0, validator=_non_negative)

@@ -1,7 +1,7 @@
 """JSON encoding for the simulator: orjson when importable, the standard library otherwise.
 
-Responses are encoded with :func:`dumps` (compact bytes). Request bodies are always
-decoded with the standard library through :func:`loads_body`, because its error messages
+Responses are encoded with `dumps()` (compact bytes). Request bodies are always
+decoded with the standard library through `loads_body()`, because its error messages
 are the ones Django REST Framework puts into ``{"detail": "JSON parse error - ..."}``.
 """
 
@@ -37,10 +37,11 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads_body(raw: bytes) -> Any:
-    """Decode a request body as DRF's JSONParser would, raising :class:`BodyParseError`.
+    """Decode a request body as DRF's JSONParser would, raising `BodyParseError`.
 
-    >>> loads_body(b'{"name": "web-1"}')
-    {'name': 'web-1'}
+    Examples:
+        >>> loads_body(b'{"name": "web-1"}')
+        {'name': 'web-1'}
     """
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)

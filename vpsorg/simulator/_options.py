@@ -1,6 +1,6 @@
 """The simulator's command-line options, declared once for both of its command lines.
 
-``python -m vpsorg.simulator`` builds an argparse parser from :data:`OPTIONS` (it must
+``python -m vpsorg.simulator`` builds an argparse parser from `OPTIONS` (it must
 work without click, which comes only with the ``cli`` extra) and ``vpsorg simulator``
 builds click options from the same table, so a new option, default, range or help text
 is one entry here. No parser library is imported in this module.
@@ -42,7 +42,7 @@ class Option:
     minimum_open: bool = False
     #: What a ``None`` default means, for the help ("unlimited").
     default_text: str | None = None
-    #: True for the random-fault settings, which become a :class:`FaultConfig`.
+    #: True for the random-fault settings, which become a `FaultConfig`.
     fault: bool = False
 
     @property
@@ -179,8 +179,8 @@ OPTIONS: tuple[Option, ...] = (
 def server_settings(values: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``serve_forever`` from parsed option values.
 
-    The fault options become one ``faults=`` :class:`FaultConfig`; its own checks (the
-    error rates must not add up to more than 1) raise ``ValueError``.
+    The fault options become one ``faults=`` [`FaultConfig`][vpsorg.simulator.FaultConfig];
+    its own checks (the error rates must not add up to more than 1) raise ``ValueError``.
     """
     settings = {o.dest: values[o.dest] for o in OPTIONS if not o.fault}
     for option in OPTIONS:

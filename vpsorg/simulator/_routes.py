@@ -57,10 +57,11 @@ def _server_id(text: str) -> int | None:
 def resolve(path: str) -> Route:
     """Resolve a request path.
 
-    >>> resolve("/api/v1/servers/12345/start/")
-    Route(kind=3, template='/api/v1/servers/{id}/start/', server_id=12345, action='start')
-    >>> resolve("/api/v1/servers/abc/").server_id is None
-    True
+    Examples:
+        >>> resolve("/api/v1/servers/12345/start/")
+        Route(kind=3, template='/api/v1/servers/{id}/start/', server_id=12345, action='start')
+        >>> resolve("/api/v1/servers/abc/").server_id is None
+        True
     """
     if path == SERVERS_PREFIX:
         return _COLLECTION_ROUTE

@@ -1,5 +1,6 @@
-"""Running the simulator: :func:`serve` (in the current event loop), :func:`serve_in_thread`
-(in a background thread with its own loop) and the :class:`Simulator` handle both yield.
+"""Running the simulator: [`serve()`][vpsorg.simulator.serve] (in the current event loop),
+[`serve_in_thread()`][vpsorg.simulator.serve_in_thread] (in a background thread with its own
+loop) and the [`Simulator`][vpsorg.simulator.Simulator] handle both yield.
 """
 
 from __future__ import annotations
@@ -111,8 +112,11 @@ class Simulator:
         ``after_action=True`` the real handler runs first, so state changes, and only
         then is its response replaced. Entries are matched in the order they were made.
 
-        >>> sim.script(path="/api/v1/servers/", method="POST", status=503)  # doctest: +SKIP
-        >>> sim.script(path="/api/v1/servers/*", drop=True, after_action=True)  # doctest: +SKIP
+        Examples:
+            ```python
+            sim.script(path="/api/v1/servers/", method="POST", status=503)
+            sim.script(path="/api/v1/servers/*", drop=True, after_action=True)
+            ```
         """
         entry = ScriptedFault(
             path=path,
@@ -220,7 +224,7 @@ class Simulator:
         return list(added)
 
     def suspend(self, server_id: int) -> None:
-        """Suspend a server, as the provider would. Raises :class:`KeyError` if unknown."""
+        """Suspend a server, as the provider would. Raises `KeyError` if unknown."""
 
         def apply() -> bool:
             self._app.store.settle()
@@ -271,8 +275,11 @@ async def serve(
     limit (``faults=FaultConfig(rate_limit=50, rate_limit_burst=50)``) each token has a
     bucket of its own, as each API token of a real account would.
 
-    >>> async with serve(provision_delay=0.1) as sim:  # doctest: +SKIP
-    ...     print(sim.base_url)
+    Examples:
+        ```python
+        async with vpsorg.simulator.serve(provision_delay=0.1) as sim:
+            print(sim.base_url)
+        ```
     """
     app = SimulatorApp(
         token=token,
@@ -316,11 +323,15 @@ def serve_in_thread(
     faults: FaultConfig | None = None,
     page_size: int = 20,
 ) -> Iterator[Simulator]:
-    """Like :func:`serve`, for blocking code: the simulator runs on its own loop in a
-    background thread, stopped and joined when the block ends.
+    """Like [`serve()`][vpsorg.simulator.serve], for blocking code: the simulator runs on
+    its own loop in a background thread, stopped and joined when the block ends.
 
-    >>> with serve_in_thread() as sim:  # doctest: +SKIP
-    ...     requests.get(sim.base_url + "servers/", headers=...)
+    Examples:
+        ```python
+        with vpsorg.simulator.serve_in_thread() as sim:
+            headers = {"Authorization": f"Bearer {sim.token}"}
+            response = requests.get(sim.base_url + "servers/", headers=headers)
+        ```
     """
     runtime = LoopThread(name="vpsorg-simulator", use_uvloop=False)
     try:

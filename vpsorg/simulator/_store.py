@@ -2,7 +2,7 @@
 
 There are no per-server timers. A transition (``provisioning → active``,
 ``stopping → stopped``, ...) is recorded with the moment it is due and pushed onto one
-heap; :meth:`ServerStore.settle` pops every due transition before each request is
+heap; `ServerStore.settle()` pops every due transition before each request is
 served, so reads and writes always see the current status, nothing ever needs
 cancelling, and idle servers cost nothing however many there are.
 
@@ -68,10 +68,11 @@ def _now_us() -> int:
 def format_timestamp(epoch_us: int) -> str:
     """Render microseconds since the epoch as ISO 8601 UTC with a ``Z``, as DRF does.
 
-    >>> format_timestamp(1_736_519_400_000_000)
-    '2025-01-10T14:30:00Z'
-    >>> format_timestamp(1_736_519_400_000_001)
-    '2025-01-10T14:30:00.000001Z'
+    Examples:
+        >>> format_timestamp(1_736_519_400_000_000)
+        '2025-01-10T14:30:00Z'
+        >>> format_timestamp(1_736_519_400_000_001)
+        '2025-01-10T14:30:00.000001Z'
     """
     seconds, micros = divmod(epoch_us, 1_000_000)
     text = _format_second(seconds)
@@ -90,11 +91,11 @@ def _parse_timestamp(text: str) -> int:
 
 
 class InsufficientCredits(Exception):
-    """Raised by :meth:`ServerStore.create` when the account has no credits left."""
+    """Raised by `ServerStore.create()` when the account has no credits left."""
 
 
 class ActionRefused(Exception):
-    """Raised by :meth:`ServerStore.act` when the server's status forbids the action."""
+    """Raised by `ServerStore.act()` when the server's status forbids the action."""
 
 
 class ServerRecord:

@@ -89,10 +89,12 @@ def _not_an_object(data: Any) -> Errors:
 def validate_create(data: Any) -> tuple[dict[str, Any], Errors]:
     """Check a create body; return ``(fields, errors)`` with exactly one of them non-empty.
 
-    >>> validate_create({"name": "web-1", "plan_id": 1, "os_id": 5, "location": "us-west"})
-    ({'name': 'web-1', 'plan_id': 1, 'os_id': 5, 'location': 'us-west'}, {})
-    >>> validate_create({"name": "web 1", "plan_id": True, "os_id": 5, "location": "us-west"})[1]
-    {'name': ['Server name may contain only letters, digits and hyphens.'], \
+    Examples:
+        >>> validate_create({"name": "web-1", "plan_id": 1, "os_id": 5, "location": "us-west"})
+        ({'name': 'web-1', 'plan_id': 1, 'os_id': 5, 'location': 'us-west'}, {})
+        >>> bad = {"name": "web 1", "plan_id": True, "os_id": 5, "location": "us-west"}
+        >>> validate_create(bad)[1]
+        {'name': ['Server name may contain only letters, digits and hyphens.'], \
 'plan_id': ['A valid integer is required.']}
     """
     if not isinstance(data, dict):
@@ -137,8 +139,9 @@ def validate_create(data: Any) -> tuple[dict[str, Any], Errors]:
 def validate_update(data: Any, *, partial: bool) -> tuple[dict[str, Any], Errors]:
     """Check a PUT (``partial=False``: all three fields required) or PATCH body.
 
-    >>> validate_update({"status": "active"}, partial=True)[1]
-    {'status': ['This field cannot be updated.']}
+    Examples:
+        >>> validate_update({"status": "active"}, partial=True)[1]
+        {'status': ['This field cannot be updated.']}
     """
     if not isinstance(data, dict):
         return {}, _not_an_object(data)

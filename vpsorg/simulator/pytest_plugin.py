@@ -3,15 +3,17 @@
 Registered automatically (entry point ``pytest11: vpsorg``) once vpsorg is installed:
 
 ``vpsorg_simulator``
-    A fresh :class:`~vpsorg.simulator.Simulator` per test, running in a background
+:   A fresh [`Simulator`][vpsorg.simulator.Simulator] per test, running in a background
     thread, with ``provision_delay=0.05`` and ``action_delay=0.05`` so tests are quick.
 ``vpsorg_simulator_options``
-    The keyword arguments for :func:`~vpsorg.simulator.serve_in_thread`, merged over
-    those defaults. Override it in your ``conftest.py``::
+:   The keyword arguments for [`serve_in_thread()`][vpsorg.simulator.serve_in_thread], merged
+    over those defaults. Override it in your ``conftest.py``:
 
-        @pytest.fixture
-        def vpsorg_simulator_options():
-            return {"credits": 3, "faults": FaultConfig(error_rate_503=0.1), "seed": 7}
+    ```python
+    @pytest.fixture
+    def vpsorg_simulator_options():
+        return {"credits": 3, "faults": FaultConfig(error_rate_503=0.1), "seed": 7}
+    ```
 
     A rate limit of 50 requests a second, 50 at once, for each of two tokens::
 
@@ -21,16 +23,20 @@ Registered automatically (entry point ``pytest11: vpsorg``) once vpsorg is insta
             return {"faults": limit, "extra_tokens": ["second-token"]}
 
 ``vpsorg_client``
-    A blocking ``vpsorg.Client`` pointed at the simulator, closed after the test.
+:   A blocking ``vpsorg.Client`` pointed at the simulator, closed after the test.
 ``vpsorg_async_client``
-    A ``vpsorg.AsyncClient`` pointed at the simulator, closed after the test (only when
+:   A ``vpsorg.AsyncClient`` pointed at the simulator, closed after the test (only when
     pytest-asyncio is installed).
 
 Annotate them as ``vpsorg.simulator.Simulator``, ``vpsorg.Client`` and
 ``vpsorg.AsyncClient`` (and the options as ``dict[str, Any]``) and an editor completes on
-them::
+them:
 
-    def test_cleanup(vpsorg_client: vpsorg.Client, vpsorg_simulator: Simulator) -> None: ...
+```python
+def test_cleanup(
+    vpsorg_client: vpsorg.Client, vpsorg_simulator: Simulator
+) -> None: ...
+```
 
 Importing this module is cheap: the simulator and the SDK load when a fixture is used.
 """
