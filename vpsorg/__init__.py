@@ -55,6 +55,7 @@ from ._exceptions import (
     VPSOrgWarning,
     WaitTimeoutError,
 )
+from ._ratelimit import ENV_RATE_LIMIT, RateLimit, RateLimitSetting
 from ._sync import ServerIterator
 from ._sync._client import Client
 from ._sync._raw import ServersWithRawResponse
@@ -79,6 +80,7 @@ from .models import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ENV_RATE_LIMIT",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
@@ -117,7 +119,9 @@ __all__ = [
     "PaymentRequiredError",
     "Plan",
     "ProgressCallback",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitSetting",
     "RawResponse",
     "ResourceUsage",
     "Response",
