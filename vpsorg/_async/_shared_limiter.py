@@ -104,7 +104,7 @@ if op == 'acquire' then
     local wait = stamp - now
     if left < 0 then wait = wait - left / rate end
     if wait > horizon then
-      result = -horizon
+      result = -math.max(horizon, untl - now)
     else
       tokens = left
       result = math.max(0, wait)
