@@ -130,6 +130,30 @@ class RateLimit:
         if self.key is not None and (not isinstance(self.key, str) or not self.key.strip()):
             raise ConfigurationError("RateLimit.key must be a non-empty string or None")
 
+    @classmethod
+    def parse(cls, text: str) -> RateLimit | None:
+        """Read the spelling of ``$VPSORG_RATE_LIMIT`` and the CLI's ``--rate-limit``.
+
+        Args:
+            text: ``"50"`` (requests per second), ``"50:10"`` (per second and burst),
+                ``"adaptive"``, or ``"off"``.
+
+        Returns:
+            The rate limit, or ``None`` for ``"off"``.
+
+        Raises:
+            ConfigurationError: the text is none of these.
+
+        Examples:
+            ```python
+            import vpsorg
+
+            print(vpsorg.RateLimit.parse("50:10"))  # RateLimit(per_second=50.0, burst=10, ...
+            print(vpsorg.RateLimit.parse("off"))  # None
+            ```
+        """
+        return parse_rate_limit(text, "")
+
     @property
     def capacity(self) -> int:
         """The bucket size in force: ``burst``, or 1 when it is not set."""
@@ -153,7 +177,7 @@ RateLimitSetting: TypeAlias = RateLimit | float | Literal["adaptive", "off"] | N
 def parse_rate_limit(text: str, source: str) -> RateLimit | None:
     """Read ``"50"``, ``"50:10"`` (per second, burst), ``"adaptive"`` or ``"off"``.
 
-    ``source`` names where the text came from, for the error message.
+    ``source`` names where the text came from, for the error message (``""``: nowhere).
     """
     value = text.strip().lower()
     if value == "adaptive":
@@ -165,8 +189,9 @@ def parse_rate_limit(text: str, source: str) -> RateLimit | None:
         per_second = float(rate)
         burst_count = int(burst) if sep else None
     except ValueError:
+        where = f"{source}={text!r}" if source else repr(text)
         raise ConfigurationError(
-            f"{source}={text!r} is not a rate limit: use a number of requests per second "
+            f"{where} is not a rate limit: use a number of requests per second "
             "('50'), per second and burst ('50:10'), 'adaptive' or 'off'"
         ) from None
     return RateLimit(per_second=per_second, burst=burst_count)

@@ -88,6 +88,8 @@ class Settings:
     output: OutputFormat | None = None
     allow_insecure_http: bool = False
     base_url_source: str = "--base-url"
+    #: ``--rate-limit`` / ``$VPSORG_RATE_LIMIT`` when given (``"off"``: turned off).
+    rate_limit: vpsorg.RateLimit | Literal["off"] | None = None
 
     def __repr__(self) -> str:
         # Keep the token out of any debug print of the context.
@@ -122,6 +124,7 @@ class Settings:
                 token=self.token,
                 base_url=self.base_url,
                 allow_insecure_http=self.allow_insecure_http,
+                rate_limit=self.rate_limit,
             )
         except vpsorg.ConfigurationError as exc:
             # The token is a non-empty string, so what the SDK refused is the base URL.
