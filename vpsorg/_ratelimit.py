@@ -37,6 +37,8 @@ __all__ = [
 ]
 
 ENV_RATE_LIMIT = "VPSORG_RATE_LIMIT"
+"""The environment variable a client reads when ``rate_limit=`` is not given: ``50``
+(requests per second), ``50:10`` (and a burst of 10), ``adaptive`` or ``off``."""
 
 #: The multiplicative decrease after a 429 (CUBIC's beta).
 BETA = 0.7
@@ -169,9 +171,10 @@ class RateLimit:
         )
 
 
-#: What ``rate_limit=`` accepts: a :class:`RateLimit`, requests per second, ``"adaptive"``
-#: (the default), ``"off"``, or ``None`` (take ``$VPSORG_RATE_LIMIT``, else adaptive).
 RateLimitSetting: TypeAlias = RateLimit | float | Literal["adaptive", "off"] | None
+"""What ``rate_limit=`` accepts: a `RateLimit`, a number of requests per second,
+``"adaptive"`` (the default), ``"off"``, or ``None`` (take ``$VPSORG_RATE_LIMIT``, else
+``"adaptive"``)."""
 
 
 def parse_rate_limit(text: str, source: str) -> RateLimit | None:
