@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import uuid
 from typing import Any
 
@@ -153,3 +154,37 @@ def test_worker_processes_share_one_limit(redis_url: str, shared: bool) -> None:
             assert throttled == 0
         else:
             assert throttled > 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_client_inherited_through_fork_shares_the_limit_on_its_own_connection(
+    redis_url: str,
+) -> None:
+    from tests.sync.test_fork import in_child
+
+    limit = _limit(redis_url, per_second=200)
+    with (
+        serve_in_thread(port=0) as sim,
+        vpsorg.Client(token=sim.token, base_url=sim.base_url, rate_limit=limit) as client,
+    ):
+        assert client.servers.get(12345).id == 12345  # the parent's Redis connection is open
+        limiter = client._async._pipeline.limiter
+        assert isinstance(limiter, SharedLimiter)
+        parents = limiter._redis
+        assert parents is not None
+
+        def child() -> int:
+            ok = client.servers.get_many([12345] * 5).succeeded
+            # Through Redis on a connection of its own (the parent's set aside, never
+            # used), not degraded to the local limit.
+            own = limiter._redis is not None and limiter._redis is not parents
+            return 0 if len(ok) == 5 and own and not limiter._warned else 1
+
+        assert in_child(child) == 0
+        assert client.servers.get(12346).id == 12346  # the parent's still works
+    store = redis.Redis.from_url(redis_url)
+    try:
+        assert store.exists(limit.key) == 1
+    finally:
+        store.close()

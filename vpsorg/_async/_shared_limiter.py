@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import _runtime
 from .._config import ClientConfig
 from .._exceptions import ConfigurationError
 from .._ratelimit import (
@@ -168,6 +169,7 @@ class SharedLimiter(Limiter):
     __slots__ = (
         "_arguments",
         "_down_until",
+        "_pid",
         "_redis",
         "_script",
         "_warned",
@@ -198,6 +200,7 @@ class SharedLimiter(Limiter):
         )
         self._redis: Any = None
         self._script: Any = None
+        self._pid = _runtime.current_pid
         self._down_until = -math.inf
         self._warned = False
 
@@ -208,6 +211,12 @@ class SharedLimiter(Limiter):
 
     async def _run(self, now: float, op: str, *extra: float) -> float | None:
         """Run the script; None when Redis is down (then the local limiter decides)."""
+        if self._pid != _runtime.current_pid:
+            # A forked child: the parent's connections are not ours to use or close.
+            self._pid = _runtime.current_pid
+            inherited, self._redis, self._script = self._redis, None, None
+            if inherited is not None:
+                _runtime.set_aside(inherited)
         if now < self._down_until:
             return None
         try:
