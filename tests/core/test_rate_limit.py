@@ -293,3 +293,20 @@ async def test_429s_beyond_their_own_limit_raise_rate_limit_error(sim: Simulator
         with pytest.raises(vpsorg.RateLimitError):
             await client.servers.get(12345)
         assert (await client.servers.get(12345)).id == 12345
+
+
+@pytest.mark.parametrize("failure", ["status", "connection"])
+async def test_429s_do_not_use_up_the_attempts_of_other_failures(
+    sim: Simulator, failure: str
+) -> None:
+    path = "/api/v1/servers/12345/"
+    sim.script(path=path, status=429, times=3, headers={"Retry-After": "0"})
+    if failure == "status":
+        sim.script(path=path, status=503)
+    else:
+        sim.script(path=path, drop=True)
+    policy = vpsorg.RetryPolicy(backoff_base=0.001, max_attempts=2)
+    async with vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url, retry=policy) as client:
+        # Three 429s, one other failure (the first of the two max_attempts allows), success.
+        assert (await client.servers.get(12345)).id == 12345
+    assert sim.request_count == 5

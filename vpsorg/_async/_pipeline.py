@@ -555,7 +555,8 @@ class _Call:
         method, url = self.method, self.url
         if isinstance(outcome, APIConnectionError):
             failure = _failure_of(outcome)
-            decision = decide(policy, method=method, attempt=self.attempt, failure=failure)
+            attempts = self.attempt - self.throttled  # 429s have their own limit
+            decision = decide(policy, method=method, attempt=attempts, failure=failure)
             if decision.retry and not getattr(outcome, "retryable", True):
                 # A TLS or protocol mismatch, a failed certificate check: trying again
                 # cannot help (the transport sets ``retryable``).
