@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import math
+import re
+import textwrap
 from typing import Any
 
 import pytest
@@ -310,3 +313,15 @@ async def test_429s_do_not_use_up_the_attempts_of_other_failures(
         # Three 429s, one other failure (the first of the two max_attempts allows), success.
         assert (await client.servers.get(12345)).id == 12345
     assert sim.request_count == 5
+
+
+@pytest.mark.parametrize("documented", [vpsorg.RateLimit, vpsorg.RateLimit.parse])
+def test_the_docstring_examples_run_and_print_what_they_promise(
+    documented: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = inspect.getdoc(documented) or ""
+    [code] = re.findall(r"```python\n(.*?)```", doc, re.S)
+    exec(compile(textwrap.dedent(code), "<docstring>", "exec"), {})
+    out = capsys.readouterr().out
+    for promised in re.findall(r"print\(.*\)\s+# (.+)$", code, re.M):
+        assert promised.removesuffix("...").strip() in out
