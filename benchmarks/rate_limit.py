@@ -286,10 +286,10 @@ def render(result: dict[str, Any]) -> str:
         header = "| layer | this checkout |" + (" baseline | ratio |" if "baseline" in hot else "")
         lines += [header, "|---|---|" + ("---|---|" if "baseline" in hot else "")]
         for name in names:
-            line = f"| {name} | {hot['this'][name]:.1f} |"
+            line = f"| {name} | {_us(hot['this'][name])} |"
             base = hot.get("baseline", {}).get(name)
             if base:
-                line += f" {base:.1f} | {hot['this'][name] / base:.2f} |"
+                line += f" {_us(base)} | {hot['this'][name] / base:.2f} |"
             lines.append(line)
     machine = {k: v for k, v in result["machine"].items() if k != "python_executable"}
     load = result.get("load", ())
@@ -299,6 +299,10 @@ def render(result: dict[str, Any]) -> str:
         f"{' / '.join(f'{x:.1f}' for x in load)}; took {result['seconds']:.0f} s.",
     ]
     return "\n".join(lines)
+
+
+def _us(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
