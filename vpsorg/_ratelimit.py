@@ -272,13 +272,13 @@ class TokenBucket:
 
     def __init__(self, rate: float, capacity: int, now: float) -> None:
         #: Tokens added per second.
-        self.rate = rate
+        self.rate: float = rate
         #: The most tokens the bucket holds (the burst).
-        self.capacity = capacity
+        self.capacity: int = capacity
         #: Tokens in the bucket at ``stamp``; negative when reservations are queued.
-        self.tokens = float(capacity)
+        self.tokens: float = float(capacity)
         #: When ``tokens`` was last brought up to date (may be in the future: a pause).
-        self.stamp = now
+        self.stamp: float = now
 
     def reserve(self, now: float) -> tuple[float, bool]:
         """Take a send slot if it is within ``HORIZON``; return ``(wait, granted)``.
@@ -324,15 +324,15 @@ class AdaptiveRate:
 
     def __init__(self, ceiling: float | None) -> None:
         #: The most requests per second (the user's ``per_second``), or None.
-        self.ceiling = ceiling
+        self.ceiling: float | None = ceiling
         #: The current rate, or None before the first 429 (and then no limit).
         self.rate: float | None = None
         #: The rate at the last 429 (CUBIC's W_max); None while probing.
         self.w_max: float | None = None
         #: CUBIC's K: seconds from the last cut back to ``w_max``.
-        self.k = 0.0
+        self.k: float = 0.0
         #: When the rate was last cut (monotonic seconds).
-        self.changed = -math.inf
+        self.changed: float = -math.inf
         #: Send times of recent successes, to measure the rate reached.
         self.successes: collections.deque[float] = collections.deque()
 

@@ -189,9 +189,11 @@ class SharedLimiter(Limiter):
         #: Requests always go through reserve: the shared state decides.
         self.active = True
         #: The local limiter used while Redis is down; it learns from 429s meanwhile.
-        self.fallback = Limiter(setting)
-        self.key = key
-        self.url = setting.redis_url or ""
+        self.fallback: Limiter = Limiter(setting)
+        #: The Redis key of the shared state.
+        self.key: str = key
+        #: The Redis URL (never shown: it may hold a password).
+        self.url: str = setting.redis_url or ""
         ceiling = setting.per_second or 0.0
         self._arguments: tuple[Any, ...] = (
             ceiling,
@@ -200,9 +202,9 @@ class SharedLimiter(Limiter):
         )
         self._redis: Any = None
         self._script: Any = None
-        self._pid = _runtime.current_pid
-        self._down_until = -math.inf
-        self._warned = False
+        self._pid: int = _runtime.current_pid
+        self._down_until: float = -math.inf
+        self._warned: bool = False
 
     def _where(self) -> str:
         """The Redis server for messages: host and port only (never a password)."""
