@@ -369,10 +369,19 @@ class AdaptiveRate:
         return self.rate
 
     def on_success(self, now: float) -> float | None:
-        """A success: count it and return the rate grown since the last cut."""
+        """A success: count it (for the next cut) and return the rate in force."""
         self.successes.append(now)
         if len(self.successes) > 4096:  # bounded whatever the rate
             self.successes.popleft()
+        return self.at(now)
+
+    def at(self, now: float) -> float | None:
+        """The rate in force at ``now``: it grows with the time since the last cut.
+
+        It grows by the clock, not only with successes, so that during a run of 429s
+        (nothing succeeds, each one a pause) each pause lets out a few more requests
+        than the last, instead of one request per pause for as long as it lasts.
+        """
         if self.rate is None:
             return None
         elapsed = now - self.changed

@@ -45,6 +45,11 @@ class Limiter:
 
     async def reserve(self, now: float) -> tuple[float, bool]:
         """Take a send slot: ``(wait, granted)``, as :meth:`TokenBucket.reserve`."""
+        adaptive = self.adaptive
+        if adaptive is not None:
+            rate = adaptive.at(now)
+            if rate is not None:
+                self.bucket.set_rate(rate, now)
         return self.bucket.reserve(now)
 
     async def throttled(
@@ -67,12 +72,10 @@ class Limiter:
         # it opens, so they leave paced from then on.
 
     def succeeded(self, now: float) -> None:
-        """A request succeeded: a learned rate grows back."""
+        """A request succeeded: counted, to measure the rate reached at the next 429."""
         adaptive = self.adaptive
         if adaptive is not None:
-            rate = adaptive.on_success(now)
-            if rate is not None:
-                self.bucket.set_rate(rate, now)
+            adaptive.on_success(now)
 
     async def aclose(self) -> None:
         """Release what the limiter holds (nothing, for a local one)."""
