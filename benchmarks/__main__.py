@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds", type=int, metavar="N", help="rounds (default: 3; 1 with --smoke)"
     )
     parser.add_argument(
+        "--case",
+        choices=["rate-limit"],
+        help="run another benchmark instead: rate-limit (python -m benchmarks.rate_limit; "
+        "its options follow)",
+    )
+    parser.add_argument(
         "--cases",
         default=",".join(map(str, ALL_CASES)),
         metavar="LIST",
@@ -154,6 +160,11 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:2] == ["--case", "rate-limit"] or given[:1] == ["--case=rate-limit"]:
+        from benchmarks import rate_limit
+
+        return rate_limit.main(given[2:] if given[0] == "--case" else given[1:])
     exit_on_sigterm()
     result = run(argv)
     args = build_parser().parse_args(argv)

@@ -38,9 +38,13 @@ class SimulatorProcess:
         server_ids: every server id it holds after :meth:`seed`.
     """
 
-    def __init__(self, *, token: str = TOKEN, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self, *, token: str = TOKEN, page_size: int = PAGE_SIZE, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.token = token
         self.page_size = page_size
+        #: More simulator options (the rate-limit benchmark's ``--rate-limit 50``).
+        self.extra_args = extra_args
         self.base_url = ""
         self.server_ids: list[int] = list(_SAMPLE_SERVERS)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -72,6 +76,7 @@ class SimulatorProcess:
             "0",
             "--action-delay",
             "0",
+            *self.extra_args,
         ]
 
     def __enter__(self) -> SimulatorProcess:

@@ -136,3 +136,19 @@ def client_sockets_to(port: int) -> int:
         for c in psutil.Process().net_connections(kind="tcp")
         if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a real redis-server on 127.0.0.1 for the session (skips without one)."""
+    from tests.redis_server import MISSING_REASON, redis_server
+
+    try:
+        server = redis_server()
+        url = server.__enter__()
+    except LookupError:
+        pytest.skip(MISSING_REASON)
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)

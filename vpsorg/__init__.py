@@ -60,6 +60,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._journal import Journal, JournalError, JournalLike
+from ._ratelimit import ENV_RATE_LIMIT, RateLimit, RateLimitSetting
 from ._sync import ServerIterator
 from ._sync._client import Client
 from ._sync._raw import ServersWithRawResponse
@@ -87,6 +88,7 @@ from .models import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "ENV_RATE_LIMIT",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
@@ -132,7 +134,9 @@ __all__ = [
     "PaymentRequiredError",
     "Plan",
     "ProgressCallback",
+    "RateLimit",
     "RateLimitError",
+    "RateLimitSetting",
     "RawResponse",
     "ResourceUsage",
     "Response",

@@ -1,7 +1,8 @@
 """Frozen client settings: timeouts, the retry policy, connection limits.
 
 Values come from constructor arguments first, then from the environment
-(``VPSORG_API_TOKEN``, ``VPSORG_BASE_URL``), then from the defaults documented here.
+(``VPSORG_API_TOKEN``, ``VPSORG_BASE_URL``, ``VPSORG_RATE_LIMIT``), then from the
+defaults documented here.
 Nothing in this module performs I/O.
 """
 
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 from ._exceptions import ConfigurationError
+from ._ratelimit import RateLimit, coerce_rate_limit
 from ._secrets import RedactedHeader, Secret, mask_credentials
 
 __all__ = [  # RedactedHeader and Secret live in _secrets; importable from here too
@@ -78,7 +80,13 @@ class RetryPolicy:
     retried, even when listed in ``retry_statuses``.
 
     Attributes:
-        max_attempts: attempts in all, the first included (1 disables retries).
+        max_attempts: attempts in all, the first included (1 disables retries). Attempts
+            answered 429 do not count: they have their own limit.
+        max_rate_limited_attempts: attempts answered 429 ("too many requests") that are
+            retried, after the ``Retry-After`` the server asks for (or a backoff when it
+            names none), until the call's deadline or this many. Generous by default: a
+            server asking for "later" is not failing, and such retries do not spend the
+            retry budget.
         backoff_base: the first backoff ceiling in seconds; it doubles each attempt.
         backoff_cap: the largest backoff ceiling in seconds (full jitter below it).
         retry_after_cap: the longest ``Retry-After`` honoured; a longer one raises
@@ -97,6 +105,7 @@ class RetryPolicy:
     """
 
     max_attempts: int = 4
+    max_rate_limited_attempts: int = 30
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
     retry_after_cap: float = 60.0
@@ -112,6 +121,9 @@ class RetryPolicy:
             raise ConfigurationError("RetryPolicy.max_attempts must be an int")
         if self.max_attempts < 1:
             raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        limited = self.max_rate_limited_attempts
+        if isinstance(limited, bool) or not isinstance(limited, int) or limited < 1:
+            raise ConfigurationError("RetryPolicy.max_rate_limited_attempts must be an int >= 1")
         if self.backoff_base < 0 or self.backoff_cap < 0 or self.retry_after_cap < 0:
             raise ConfigurationError("RetryPolicy delays must not be negative")
         window = self.settle_window
@@ -178,6 +190,8 @@ class ClientConfig:
     ssl_context: ssl.SSLContext | None
     allow_insecure_http: bool
     proxy: Proxy | None = None
+    #: The client-side rate limit (adaptive by default); ``None`` when turned off.
+    rate_limit: RateLimit | None = attrs.field(factory=RateLimit)
 
 
 def url_origin(url: str) -> tuple[str, str, int | None]:
@@ -215,6 +229,7 @@ def resolve_config(
     proxy: str | None = None,
     proxy_from_env: bool = False,
     environ: Mapping[str, str] | None = None,
+    rate_limit: object = None,
 ) -> ClientConfig:
     """Resolve arguments, then environment, then defaults; raise on anything unusable.
 
@@ -240,6 +255,7 @@ def resolve_config(
             allow_insecure_http=allow_insecure_http,
             proxy=proxy,
             proxy_from_env=proxy_from_env,
+            rate_limit=rate_limit,
             env=env,
         )
     except ConfigurationError as exc:
@@ -269,6 +285,7 @@ def _resolve(
     allow_insecure_http: bool,
     proxy: str | None,
     proxy_from_env: bool,
+    rate_limit: object,
     env: Mapping[str, str],
 ) -> ClientConfig:
     url_setting = "base_url"
@@ -313,6 +330,7 @@ def _resolve(
         ssl_context=ssl_context,
         allow_insecure_http=allow_insecure_http,
         proxy=resolved_proxy,
+        rate_limit=coerce_rate_limit(rate_limit, env),
     )
 
 

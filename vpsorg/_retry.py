@@ -170,7 +170,9 @@ def decide(
     - Idempotent methods are retried on connection failures, timeouts and
       ``policy.retry_statuses``.
     - A ``Retry-After`` longer than ``policy.retry_after_cap`` stops at once.
-    - No more than ``policy.max_attempts`` attempts in all.
+    - No more than ``policy.max_attempts`` attempts that failed otherwise than with a 429,
+      and no more than ``policy.max_rate_limited_attempts`` answered 429: the caller
+      passes as ``attempt`` the count of the kind that just failed.
     """
     if method.upper() not in IDEMPOTENT_METHODS:
         done = verdict(failure, status)
@@ -187,7 +189,8 @@ def decide(
             return STOP
     if retry_after is not None and retry_after > policy.retry_after_cap:
         return Decision(False, reason="retry-after too long")
-    if attempt >= policy.max_attempts:
+    limit = policy.max_rate_limited_attempts if status == 429 else policy.max_attempts
+    if attempt >= limit:
         return Decision(False, reason="attempts exhausted")
     if retry_after is not None:
         # Honour the server's wish, with a little jitter so that a crowd of clients
@@ -238,23 +241,38 @@ class RateGate:
 
     Instead of each in-flight request retrying on its own schedule (a retry storm), the
     first 429 closes the gate until the time the server named, and every request of the
-    client, new or retrying, waits for it. Times are monotonic seconds; no I/O here.
+    client, new or retrying, waits for it. When it opens, the client's rate limiter (see
+    ``vpsorg/_async/_limiter.py``) lets the waiters out paced, not all at once. Times are
+    monotonic seconds; no I/O here.
     """
 
-    __slots__ = ("until",)
+    __slots__ = ("pauses", "until")
 
     #: When the gate opens (monotonic seconds); 0.0 once it is known to be open, so the
     #: request pipeline can skip the clock when ``until`` is falsy.
     until: float
 
+    #: How many times the gate closed while it was open (each one a pause of the client).
+    pauses: int
+
     def __init__(self) -> None:
         self.until = 0.0
+        self.pauses = 0
 
-    def close_for(self, seconds: float, now: float) -> None:
-        """Keep the gate closed until ``now + seconds`` (never shortens a closure)."""
+    def close_for(self, seconds: float, now: float) -> bool:
+        """Keep the gate closed until ``now + seconds`` (never shortens a closure).
+
+        Returns whether this closed an open gate (a new pause, worth one log line), as
+        opposed to extending or leaving a closure already in force.
+        """
+        opened = self.until <= now
         until = now + seconds
         if until > self.until:
             self.until = until
+        if opened and seconds > 0:
+            self.pauses += 1
+            return True
+        return False
 
     def wait_time(self, now: float) -> float:
         """Seconds until the gate opens (0 when it is open)."""

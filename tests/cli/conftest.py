@@ -28,7 +28,13 @@ from vpsorg.simulator import Simulator
 REPO = Path(__file__).resolve().parents[2]
 
 #: Variables that must not leak from the developer's shell into a test.
-_CLEARED = ("VPSORG_API_TOKEN", "VPSORG_BASE_URL", "FORCE_COLOR", "TTY_COMPATIBLE")
+_CLEARED = (
+    "VPSORG_API_TOKEN",
+    "VPSORG_BASE_URL",
+    "VPSORG_RATE_LIMIT",
+    "FORCE_COLOR",
+    "TTY_COMPATIBLE",
+)
 
 Invoke = Callable[..., Result]
 

@@ -65,6 +65,8 @@ def test_demo_under_faults_keeps_every_promise(run_cli: Invoke) -> None:
     assert (found + not_created, faults["ambiguous_unsettled"]) == (unknown, 0)
     assert faults["servers_on_simulator"] == created + found
     assert faults["duplicated_creates"] == 0
+    assert faults["items_lost_to_rate_limit"] == 0
+    assert faults["rate_limited"] >= 0 and faults["rate_limit_pauses"] >= 0
     assert faults["items_accounted_for"] == faults["items"] == 20 + 2 * created + unknown
     # A failed delete may have deleted its server all the same (an attempt acted, then
     # every answer was lost), so only the others leave one behind.
@@ -107,6 +109,7 @@ def test_demo_piped_prints_a_short_summary(run_cli: Invoke) -> None:
         "creates sent         5:",
         "ambiguous creates settled:",
         "duplicated creates   0",
+        "rate limited ",
         "items accounted for",
     ):
         assert fact in text
@@ -204,3 +207,32 @@ async def test_fault_phase_accounts_for_a_failed_delete_that_acted(
     text = "\n".join(report.lines())
     assert "ambiguous creates settled: 1 found on the API, 1 not created" in text
     assert "deletes failed       1: 0 left the server, 1 had deleted it" in text
+
+
+async def test_fault_phase_under_a_tight_rate_limit_loses_nothing() -> None:
+    """The rate limit of the fault phase, made tight and alone: 429s are met, the client
+    pauses, and every item still succeeds; the report says so."""
+    from unittest import mock
+
+    import vpsorg
+    from vpsorg.cli import _demo_faults
+    from vpsorg.cli._demo import DemoReport, Runner
+    from vpsorg.cli._progress import Phases
+    from vpsorg.simulator import FaultConfig, serve
+
+    tight = FaultConfig(rate_limit=20, rate_limit_burst=2)
+    async with (
+        serve(port=0, provision_delay=0.05, action_delay=0.05) as sim,
+        vpsorg.AsyncClient(token=sim.token, base_url=sim.base_url) as client,
+    ):
+        with mock.patch.object(_demo_faults, "FAULTS", tight), Phases() as phases:
+            runner = Runner(DemoReport(10, 10), phases)
+            report = await _demo_faults.fault_phase(client, sim, runner, 10, 10)
+    assert report.injected["rate_limited"] > 0 and report.pauses >= 1
+    assert (report.created, report.lost_to_rate_limit, report.other_errors) == (10, 0, 0)
+    assert report.ok and report.accounted == report.items == 30
+    text = "\n".join(report.lines())
+    assert "and a rate limit" in text and "of 20 requests/s (burst 2)." in text
+    assert (
+        f"{report.injected['rate_limited']} 429s met, {report.pauses} pauses taken, 0 items" in text
+    )

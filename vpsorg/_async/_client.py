@@ -20,8 +20,10 @@ from typing_extensions import Self
 from .._config import Limits, RetryPolicy, Timeout, coerce_timeout, resolve_config
 from .._events import Emitter, EventHook
 from .._exceptions import ConfigurationError
+from .._ratelimit import RateLimit, RateLimitSetting
 from ._pipeline import Pipeline
 from ._servers import AsyncServers
+from ._shared_limiter import build_limiter
 from ._transport import AiohttpTransport, AsyncTransport
 
 __all__ = ["AsyncClient"]
@@ -67,6 +69,11 @@ class AsyncClient:
             ``vpsorg.otel.OTelHooks()`` turns them into OpenTelemetry spans. Copies
             made by [`with_options()`][vpsorg.AsyncClient.with_options] keep them. See
             "Observability" in the docs.
+        rate_limit: the client-side rate limit, applied before each request is sent: a
+            [`vpsorg.RateLimit`][vpsorg.RateLimit], a number of requests per second, ``"adaptive"``
+            (learn the API's rate from its 429s; the default) or ``"off"``. ``None``
+            takes ``$VPSORG_RATE_LIMIT`` (``50``, ``50:10`` for a burst of 10,
+            ``adaptive``, ``off``), else ``"adaptive"``. See "Rate limits" in the docs.
         transport: a custom transport (for tests); by default one aiohttp session.
 
     Raises:
@@ -92,6 +99,7 @@ class AsyncClient:
         proxy: str | None = None,
         proxy_from_env: bool = False,
         event_hooks: Sequence[EventHook] | None = None,
+        rate_limit: RateLimitSetting = None,
         transport: AsyncTransport | None = None,
     ) -> None:
         config = resolve_config(
@@ -106,9 +114,13 @@ class AsyncClient:
             allow_insecure_http=allow_insecure_http,
             proxy=proxy,
             proxy_from_env=proxy_from_env,
+            rate_limit=rate_limit,
         )
         hooks = _check_hooks(event_hooks)
-        self._init(Pipeline(config, transport or AiohttpTransport(config), events=hooks))
+        limiter = build_limiter(config)
+        self._init(
+            Pipeline(config, transport or AiohttpTransport(config), limiter=limiter, events=hooks)
+        )
 
     def _init(self, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
@@ -129,6 +141,11 @@ class AsyncClient:
     def retry_policy(self) -> RetryPolicy:
         """The [`vpsorg.RetryPolicy`][vpsorg.RetryPolicy] in force for this client."""
         return self._config.retry
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The client-side [`vpsorg.RateLimit`][vpsorg.RateLimit] in force (`None`: off)."""
+        return self._config.rate_limit
 
     def with_options(
         self,

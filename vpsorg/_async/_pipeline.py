@@ -66,6 +66,7 @@ from .._retry import (
     verdict,
 )
 from ._decoding import decode_json
+from ._limiter import Limiter
 from ._raw import CAPTURE
 from ._transport import AsyncTransport, Response
 
@@ -82,7 +83,9 @@ _SAFE_RESPONSE_HEADERS = ("Content-Type", "Content-Length", "X-Request-ID", "Ret
 _CHECK_HINT = {
     "POST": "check the server list (for a create) or the server's status before retrying",
 }
-_MAX_GATE_WAITS = 10
+#: The most rounds of waiting for the gate and the limiter before one attempt (a round
+#: sleeps at most a pause or the limiter's horizon: hours in all).
+_MAX_WAITS = 100_000
 _NOT_RETRYABLE = Decision(False, reason="not retryable")
 _BASE_URL_HINT = "is base_url right? it should end with /api/v1/"
 #: How long after the deadline the cancel scope fires. The attempt in flight is given the
@@ -100,6 +103,8 @@ class Pipeline:
         transport: the transport every request goes through.
         gate: the rate-limit gate to share (a new one by default).
         budgets: the retry budgets to share, one per budget size (new ones by default).
+        limiter: the client-side rate limiter to share (by default one local limiter
+            built from ``config.rate_limit``).
         events: the event hooks to call (none by default).
         capture: fill the raw-response capture of the running call (see
             `vpsorg._async._raw`); only the pipeline of ``with_raw_response`` does.
@@ -112,12 +117,15 @@ class Pipeline:
         *,
         gate: RateGate | None = None,
         budgets: dict[int, RetryBudget] | None = None,
+        limiter: Limiter | None = None,
         events: Emitter | None = None,
         capture: bool = False,
     ) -> None:
         self.config: ClientConfig = config
         self.transport: AsyncTransport = transport
         self.gate: RateGate = gate if gate is not None else RateGate()
+        #: The client-side rate limiter, shared by every copy.
+        self.limiter: Limiter = limiter if limiter is not None else Limiter(config.rate_limit)
         self._budgets = budgets if budgets is not None else {}
         policy = config.retry
         self.policy: RetryPolicy = policy
@@ -151,7 +159,12 @@ class Pipeline:
         budget of its own, shared by every copy asking for that size.
         """
         return Pipeline(
-            config, self.transport, gate=self.gate, budgets=self._budgets, events=self.events
+            config,
+            self.transport,
+            gate=self.gate,
+            budgets=self._budgets,
+            limiter=self.limiter,
+            events=self.events,
         )
 
     def raw(self) -> Pipeline:
@@ -163,14 +176,18 @@ class Pipeline:
                 self.transport,
                 gate=self.gate,
                 budgets=self._budgets,
+                limiter=self.limiter,
                 events=self.events,
                 capture=True,
             )
         return raw
 
     async def aclose(self) -> None:
-        """Close the transport (every connection)."""
-        await self.transport.aclose()
+        """Close the transport (every connection) and the rate limiter's connections."""
+        try:
+            await self.transport.aclose()
+        finally:
+            await self.limiter.aclose()
 
     async def request(
         self,
@@ -187,7 +204,12 @@ class Pipeline:
         counts as success (a retried DELETE whose first attempt did delete).
         """
         body = None if json is None else _json.dumps(json)
-        if self._plain and not self.gate.until and not logger.isEnabledFor(_DEBUG):
+        if (
+            self._plain
+            and not self.gate.until
+            and not self.limiter.active
+            and not logger.isEnabledFor(_DEBUG)
+        ):
             try:
                 response = await self.transport.request(
                     method, url, params=params, body=body, timeout=self._timeout
@@ -326,8 +348,10 @@ class _Call:
         "missing_ok",
         "params",
         "pipeline",
+        "sent",
         "started",
         "template",
+        "throttled",
         "url",
     )
 
@@ -355,6 +379,10 @@ class _Call:
         self.in_flight = False
         #: the loop time the call must end by, or None.
         self.deadline: float | None = None
+        #: how many attempts were answered 429 (they have their own attempt limit).
+        self.throttled = 0
+        #: the loop time the last attempt was sent (0.0: before the limiter was engaged).
+        self.sent = 0.0
         #: when the call began (perf_counter), for events and raw responses.
         self.started = time.perf_counter()
         #: set by run_with_events: what every event of the call carries.
@@ -431,7 +459,9 @@ class _Call:
 
     async def recover(self, outcome: _Outcome) -> Response:
         """Go on from a failed attempt: retry while the rules allow, else raise."""
-        for _ in range(self.pipeline.policy.max_attempts + 1):  # bounded; decide() stops first
+        policy = self.pipeline.policy
+        # Bounded: decide() stops first, at either attempt limit.
+        for _ in range(policy.max_attempts + policy.max_rate_limited_attempts + 1):
             done = await self._after_failure(outcome)
             if done is not None:
                 if self.pipeline.capture:
@@ -448,6 +478,9 @@ class _Call:
         budget = pipeline.budget
         if budget is not None:
             budget.refund(pipeline.policy.success_refund)
+        limiter = pipeline.limiter
+        if limiter.active:
+            limiter.succeeded(asyncio.get_running_loop().time())
         if pipeline.capture:
             self._capture(response)
         headers = response.headers
@@ -470,16 +503,12 @@ class _Call:
         self.attempt += 1
         loop_time = asyncio.get_running_loop().time
         deadline = self.deadline
-        gate = pipeline.gate
-        try:
-            for _ in range(_MAX_GATE_WAITS):  # a 429 seen meanwhile may extend the closure
-                wait = gate.wait_time(loop_time())  # also marks the gate open once it is
-                if not wait:
-                    break
-                await pipeline._sleep(wait, deadline, method, url)
-        except APITimeoutError as late:
-            late.request_sent = self.ambiguous  # this attempt was never sent
-            raise
+        if pipeline.gate.until or pipeline.limiter.active:
+            try:
+                await self._wait_to_send()
+            except APITimeoutError as late:
+                late.request_sent = self.ambiguous  # this attempt was never sent
+                raise
         timeout = pipeline._timeout
         if deadline is not None:
             remaining = deadline - loop_time()
@@ -502,6 +531,7 @@ class _Call:
                 )
             )
         started = time.perf_counter()
+        self.sent = loop_time()
         self.in_flight = True
         try:
             response = await pipeline.transport.request(
@@ -546,6 +576,29 @@ class _Call:
             )
         return response
 
+    async def _wait_to_send(self) -> None:
+        """Wait for the rate-limit gate to open, then for a send slot from the limiter.
+
+        The gate's waiters leave paced, one slot apart, never all at once; a slot too far
+        ahead is not taken but asked for again (the limiter says when), so a rate that
+        grows meanwhile serves the waiters sooner.
+        """
+        pipeline = self.pipeline
+        loop_time = asyncio.get_running_loop().time
+        gate, limiter = pipeline.gate, pipeline.limiter
+        for _ in range(_MAX_WAITS):  # bounded; every round sleeps or returns
+            wait = gate.wait_time(loop_time())  # also marks the gate open once it is
+            if wait:  # a 429 seen meanwhile may extend the closure
+                await pipeline._sleep(wait, self.deadline, self.method, self.url)
+                continue
+            if not limiter.active:
+                return
+            wait, granted = await limiter.reserve(loop_time())
+            if wait:
+                await pipeline._sleep(wait, self.deadline, self.method, self.url)
+            if granted and not gate.wait_time(loop_time()):
+                return
+
     def _attempt_ended(
         self, response: Response | None, error: BaseException | None, started: float
     ) -> None:
@@ -583,7 +636,8 @@ class _Call:
             raise outcome
         if isinstance(outcome, APIConnectionError):
             failure = _failure_of(outcome)
-            decision = decide(policy, method=method, attempt=self.attempt, failure=failure)
+            attempts = self.attempt - self.throttled  # 429s have their own limit
+            decision = decide(policy, method=method, attempt=attempts, failure=failure)
             if decision.retry and not getattr(outcome, "retryable", True):
                 # A TLS or protocol mismatch, a failed certificate check: trying again
                 # cannot help (the transport sets ``retryable``).
@@ -603,13 +657,15 @@ class _Call:
         retry_after = None
         if status in (429, 503):
             retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
-        loop_time = asyncio.get_running_loop().time
-        if status == 429 and retry_after is not None and retry_after <= policy.retry_after_cap:
-            pipeline.gate.close_for(retry_after, loop_time())
+        attempts = self.attempt - self.throttled
+        if status == 429:
+            self.throttled += 1
+            attempts = self.throttled
+            await self._throttled(retry_after, outcome.headers)
         decision = decide(
             policy,
             method=method,
-            attempt=self.attempt,
+            attempt=attempts,
             failure=Failure.STATUS,
             status=status,
             retry_after=retry_after,
@@ -628,6 +684,25 @@ class _Call:
             raise _outcome_unknown(method, url, error, status) from error
         raise error
 
+    async def _throttled(self, retry_after: float | None, headers: Mapping[str, str]) -> None:
+        """A 429: close the gate for the ``Retry-After`` and tell the rate limiter.
+
+        The pause is logged once, when it begins, not once per request it holds back.
+        """
+        pipeline = self.pipeline
+        now = asyncio.get_running_loop().time()
+        pause = retry_after
+        if pause is not None and pause > pipeline.policy.retry_after_cap:
+            pause = None
+        if pause is not None and pipeline.gate.close_for(pause, now):
+            logger.info(
+                "rate limited (HTTP 429 on %s %s): pausing this client's requests for %.1fs",
+                self.method,
+                self.url,
+                pause,
+            )
+        await pipeline.limiter.throttled(now, self.sent, pause, headers)
+
     async def _should_retry(
         self, decision: Decision, failure: Failure, error: BaseException
     ) -> bool:
@@ -638,13 +713,18 @@ class _Call:
             return False
         pipeline = self.pipeline
         budget = pipeline.budget
-        if budget is not None:
+        throttled = isinstance(error, RateLimitError)
+        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        if budget is not None and not throttled:
+            # A 429 spends nothing: the budget stops retry storms against a failing API,
+            # and a server asking for "later" is not failing.
             policy = pipeline.policy
             cost = policy.timeout_retry_cost if failure is Failure.TIMEOUT else policy.retry_cost
             if not budget.try_acquire(cost):
                 logger.warning("retry budget exhausted; not retrying %s %s", self.method, self.url)
                 return False
-        logger.info(
+        logger.log(
+            _DEBUG if throttled else logging.INFO,
             "retrying %s %s in %.2fs after %s",
             self.method,
             self.url,
@@ -664,8 +744,13 @@ class _Call:
                     reason=_short(error),
                 )
             )
-        if decision.delay > 0:
-            await asyncio.sleep(decision.delay)
+        delay = decision.delay
+        if retry_after is not None and pipeline.limiter.active:
+            # The gate holds the retry back until the Retry-After ends, and the limiter
+            # then paces it: sleeping here too would release every waiter at once.
+            delay = 0.0
+        if delay > 0:
+            await asyncio.sleep(delay)
         return True
 
     def _deadline_error(self, seconds: float) -> APIConnectionError:

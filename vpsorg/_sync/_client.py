@@ -19,6 +19,7 @@ from .._async._client import AsyncClient
 from .._blocking import BlockingClient
 from .._config import Limits, RetryPolicy, Timeout
 from .._events import EventHook
+from .._ratelimit import RateLimit, RateLimitSetting
 from ._servers import Servers
 
 __all__ = ["Client"]
@@ -64,6 +65,11 @@ class Client(BlockingClient):
             ``vpsorg.otel.OTelHooks()`` turns them into OpenTelemetry spans. Copies
             made by [`with_options()`][vpsorg.Client.with_options] keep them. See
             "Observability" in the docs.
+        rate_limit: the client-side rate limit, applied before each request is sent: a
+            [`vpsorg.RateLimit`][vpsorg.RateLimit], a number of requests per second, ``"adaptive"``
+            (learn the API's rate from its 429s; the default) or ``"off"``. ``None``
+            takes ``$VPSORG_RATE_LIMIT`` (``50``, ``50:10`` for a burst of 10,
+            ``adaptive``, ``off``), else ``"adaptive"``. See "Rate limits" in the docs.
 
     Raises:
         ConfigurationError: no token, or an unusable base URL or setting.
@@ -103,6 +109,7 @@ class Client(BlockingClient):
         proxy: str | None = None,
         proxy_from_env: bool = False,
         event_hooks: Sequence[EventHook] | None = None,
+        rate_limit: RateLimitSetting = None,
     ) -> None:
         self._start(
             AsyncClient(
@@ -118,6 +125,7 @@ class Client(BlockingClient):
                 proxy=proxy,
                 proxy_from_env=proxy_from_env,
                 event_hooks=event_hooks,
+                rate_limit=rate_limit,
             )
         )
 
@@ -138,6 +146,11 @@ class Client(BlockingClient):
     def retry_policy(self) -> RetryPolicy:
         """The [`vpsorg.RetryPolicy`][vpsorg.RetryPolicy] in force for this client."""
         return self._async.retry_policy
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The client-side [`vpsorg.RateLimit`][vpsorg.RateLimit] in force (`None`: off)."""
+        return self._async.rate_limit
 
     def with_options(
         self, *, timeout: float | Timeout | None = None, retry: RetryPolicy | None = None

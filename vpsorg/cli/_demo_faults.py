@@ -1,11 +1,12 @@
 """The demo's fault phase: the same fleet work while the simulator injects failures.
 
 It shows, in numbers, what the SDK promises under faults: idempotent requests (GET,
-DELETE) are retried; a create is never resent, so no server is ever created twice; a
-create whose outcome cannot be known is reported as
+DELETE) are retried; the simulator's rate limit answers 429, which pauses the client
+and is retried until it passes, so no item is lost to it; a create is never resent, so
+no server is ever created twice; a create whose outcome cannot be known is reported as
 [`vpsorg.OutcomeUnknownError`][vpsorg.OutcomeUnknownError] (never silently dropped or
-duplicated), and ``find_created`` then settles it (the server was made, or it was not); and
-every item of every bulk call comes back with its own outcome.
+duplicated), and ``find_created`` then settles it (the server was made, or it was not);
+and every item of every bulk call comes back with its own outcome.
 
 What is left afterwards is known, not guessed: the servers ``find_created`` found, and
 those of the deletes that failed and left their server. A delete can fail *and* have
@@ -17,6 +18,7 @@ against the account before it is counted as a leftover.
 from __future__ import annotations
 
 import logging
+import math
 import textwrap
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -60,8 +62,16 @@ class PhaseRunner(Protocol):
 
 
 #: What the fault phase injects: 30% of requests fail, half the 500s and drops after the
-#: server acted (the request took effect, then its answer was lost).
-FAULTS = FaultConfig(error_rate_500=0.1, error_rate_503=0.1, drop_rate=0.1, after_action_ratio=0.5)
+#: server acted (the request took effect, then its answer was lost), and a rate limit of
+#: 50 requests a second with a burst of 20 answers 429 with ``Retry-After`` beyond it.
+FAULTS = FaultConfig(
+    error_rate_500=0.1,
+    error_rate_503=0.1,
+    drop_rate=0.1,
+    after_action_ratio=0.5,
+    rate_limit=50,
+    rate_limit_burst=20,
+)
 
 #: Short backoff so the demo stays quick; the rules (what is retried) are the defaults.
 DEMO_RETRY = vpsorg.RetryPolicy(backoff_base=0.02, backoff_cap=0.1)
@@ -88,6 +98,10 @@ class FaultReport:
     #: Failed deletes whose server was gone all the same (an attempt had acted).
     deletes_failed_but_gone: int = 0
     retries: Counter[str] = field(default_factory=Counter)
+    #: The pauses the client took after a 429 (one log line each).
+    pauses: int = 0
+    #: Items whose outcome is a RateLimitError: 0 unless a promise broke.
+    lost_to_rate_limit: int = 0
     injected: dict[str, int] = field(default_factory=dict)
     items: int = 0
     accounted: int = 0
@@ -96,6 +110,8 @@ class FaultReport:
     #: explains (cleaned up too); 0 unless a promise broke.
     stray: int = 0
     example: str = ""
+    #: The faults the phase ran under.
+    config: FaultConfig = field(default_factory=lambda: FAULTS)
 
     @property
     def ok(self) -> bool:
@@ -103,6 +119,7 @@ class FaultReport:
         unknown create settled, and nothing left that the report cannot explain."""
         return (
             self.duplicated == 0
+            and self.lost_to_rate_limit == 0
             and self.accounted == self.items
             and self.unsettled == 0
             and self.stray == 0
@@ -111,10 +128,13 @@ class FaultReport:
     def record(self) -> dict[str, Any]:
         """This report as a JSON object."""
         return {
-            "faults": attrs.asdict(FAULTS),
+            "faults": attrs.asdict(self.config),
             "faults_injected": self.injected,
             "retries": sum(self.retries.values()),
             "retries_by_method": dict(sorted(self.retries.items())),
+            "rate_limited": self.injected.get("rate_limited", 0),
+            "rate_limit_pauses": self.pauses,
+            "items_lost_to_rate_limit": self.lost_to_rate_limit,
             "creates_sent": self.creates_sent,
             "created": self.created,
             "outcome_unknown": self.outcome_unknown,
@@ -135,18 +155,31 @@ class FaultReport:
 
     def lines(self) -> list[str]:
         """The report for people, one fact a line."""
-        injected = {k: v for k, v in self.injected.items() if v and k != "latency"}
+        injected = {
+            k: v for k, v in self.injected.items() if v and k not in ("latency", "rate_limited")
+        }
         retries = sum(self.retries.values())
         by_method = ", ".join(f"{m} {n}" for m, n in sorted(self.retries.items())) or "none"
         left_by_deletes = self.deletes_failed - self.deletes_failed_but_gone
         unsettled = f", {self.unsettled} unsettled" if self.unsettled else ""
         stray = f" + {self.stray} unexplained" if self.stray else ""
+        head = ["Under faults: 10% HTTP 500, 10% HTML 503, 10% dropped connections,"]
+        rate = self.config.rate_limit
+        if rate is None:
+            head.append("half of the 500s and drops after the server had acted.")
+        else:
+            burst = self.config.rate_limit_burst or math.ceil(rate)
+            head += [
+                "half of the 500s and drops after the server had acted, and a rate limit",
+                f"of {rate:g} requests/s (burst {burst}).",
+            ]
         return [
-            "Under faults: 10% HTTP 500, 10% HTML 503, 10% dropped connections,",
-            "half of the 500s and drops after the server had acted.",
+            *head,
             f"  faults injected      {sum(injected.values())} "
             f"({', '.join(f'{k} {v}' for k, v in sorted(injected.items())) or 'none'})",
             f"  retries taken        {retries} ({by_method}; a create is never resent)",
+            f"  rate limited         {self.injected.get('rate_limited', 0)} 429s met, "
+            f"{self.pauses} pauses taken, {self.lost_to_rate_limit} items lost to them",
             f"  creates sent         {self.creates_sent}: {self.created} created, "
             f"{self.outcome_unknown} outcome unknown, {self.other_errors} other errors",
             f"  ambiguous creates settled: {self.found} found on the API, "
@@ -173,14 +206,20 @@ class FaultReport:
 
 
 class RetryCounter(logging.Handler):
-    """Counts the SDK's ``retrying METHOD URL ...`` log records, by method."""
+    """Counts the SDK's ``retrying METHOD URL ...`` log records, by method, and its
+    ``rate limited ...: pausing`` records (one per pause after a 429)."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.counts: Counter[str] = Counter()
+        self.pauses = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.msg, str) and record.msg.startswith("retrying") and record.args:
+        if not isinstance(record.msg, str):
+            return
+        if record.msg.startswith("rate limited"):
+            self.pauses += 1
+        elif record.msg.startswith("retrying") and record.args:
             args = record.args if isinstance(record.args, tuple) else ()
             self.counts[str(args[0]) if args else "?"] += 1
 
@@ -212,7 +251,7 @@ async def fault_phase(
 ) -> FaultReport:
     """Create, read and delete ``count`` servers with faults on; then, without faults,
     settle the unknown creates and clean up what is left."""
-    report = FaultReport(creates_sent=count)
+    report = FaultReport(creates_sent=count, config=FAULTS)
     servers = client.with_options(retry=DEMO_RETRY).servers
     specs = [
         vpsorg.ServerSpec(name=f"{_PREFIX}{i:03d}", plan_id=1, os_id=5, location="us-west")
@@ -251,6 +290,12 @@ async def fault_phase(
     finally:
         sim.set_faults(calm)
     report.retries = counter.counts
+    report.pauses = counter.pauses
+    report.lost_to_rate_limit = sum(
+        isinstance(o.error, vpsorg.RateLimitError)
+        for result in (created, got, deleted)
+        for o in result.failed
+    )
     after = sim.fault_counts
     report.injected = {k: after[k] - baseline.get(k, 0) for k in after}
     report.created = len(created.succeeded)

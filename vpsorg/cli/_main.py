@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import click
 
@@ -28,6 +29,19 @@ for _command in (*POWER_COMMANDS, delete_servers):
     servers.add_command(_command)
 
 
+def _rate_limit_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> vpsorg.RateLimit | Literal["off"] | None:
+    """``--rate-limit`` read by the SDK's own rules; a bad value is a usage error."""
+    if value is None or not value.strip():
+        return None
+    try:
+        limit = vpsorg.RateLimit.parse(value)
+    except vpsorg.ConfigurationError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return "off" if limit is None else limit
+
+
 @click.group("vpsorg", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--token",
@@ -49,6 +63,15 @@ for _command in (*POWER_COMMANDS, delete_servers):
     help="Allow plain http:// to a host that is not this machine (the token travels unencrypted).",
 )
 @click.option(
+    "--rate-limit",
+    envvar=vpsorg.ENV_RATE_LIMIT,
+    show_envvar=True,
+    metavar="N[:BURST]|adaptive|off",
+    callback=_rate_limit_option,
+    help="Requests per second at most, sent evenly (a burst of BURST at once); "
+    "'adaptive' learns the API's rate from its 429s [default: adaptive].",
+)
+@click.option(
     "-o",
     "--output",
     type=OUTPUT_CHOICES,
@@ -68,6 +91,7 @@ def cli(
     token: str | None,
     base_url: str | None,
     allow_insecure_http: bool,
+    rate_limit: vpsorg.RateLimit | Literal["off"] | None,
     output: str | None,
     verbose: int,
 ) -> None:
@@ -85,6 +109,7 @@ def cli(
     settings.token = token or None
     settings.base_url = base_url or None
     settings.allow_insecure_http = allow_insecure_http
+    settings.rate_limit = rate_limit
     if ctx.get_parameter_source("base_url") is click.core.ParameterSource.ENVIRONMENT:
         settings.base_url_source = f"${ENV_BASE_URL}"
     if ctx.get_parameter_source("token") is click.core.ParameterSource.ENVIRONMENT:

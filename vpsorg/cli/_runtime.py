@@ -93,6 +93,8 @@ class Settings:
     allow_insecure_http: bool = False
     base_url_source: str = "--base-url"
     token_source: str = "--token"
+    #: ``--rate-limit`` / ``$VPSORG_RATE_LIMIT`` when given (``"off"``: turned off).
+    rate_limit: vpsorg.RateLimit | Literal["off"] | None = None
 
     def __repr__(self) -> str:
         # Keep the token, and a base URL's credentials, out of any debug print.
@@ -130,6 +132,7 @@ class Settings:
                 token=self.token,
                 base_url=self.base_url,
                 allow_insecure_http=self.allow_insecure_http,
+                rate_limit=self.rate_limit,
             )
         except vpsorg.ConfigurationError as exc:
             message = one_line(exc).replace("allow_insecure_http=True", "--allow-insecure-http")
