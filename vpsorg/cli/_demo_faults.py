@@ -246,6 +246,10 @@ def _accounted(result: vpsorg.BulkResult[Any, Any], items: Sequence[object]) -> 
     return len(items) if returned == list(items) else 0
 
 
+#: Seconds the demo's settling waits for a create to show (see fault_phase).
+_DEMO_SETTLE_WINDOW = 0.5
+
+
 async def fault_phase(
     client: vpsorg.AsyncClient, sim: Simulator, runner: PhaseRunner, count: int, concurrency: int
 ) -> FaultReport:
@@ -310,12 +314,16 @@ async def fault_phase(
     report.duplicated = sum(max(0, n - 1) for n in made)
 
     # What an OutcomeUnknownError asks of you: find out whether the server was made.
+    # The demo's own simulator stores a create before it answers (or drops) it, so a
+    # server it made is listed at once: a short settle window is enough here. Against
+    # the real API keep the client's default (RetryPolicy.settle_window).
+    async def settle(error: vpsorg.OutcomeUnknownError) -> vpsorg.Server | None:
+        return await client.servers.find_created(error, settle_window=_DEMO_SETTLE_WINDOW)
+
     settled = await runner.phase(
         "settle unknown (faults off)",
         unknown,
-        lambda bar: vpsorg.fleet.map(
-            client.servers.find_created, unknown, concurrency=concurrency, progress=bar
-        ),
+        lambda bar: vpsorg.fleet.map(settle, unknown, concurrency=concurrency, progress=bar),
         label=lambda error: error.spec.name if error.spec is not None else "a create",
     )
     found = [o.value for o in settled.succeeded if o.value is not None]
