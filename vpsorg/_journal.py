@@ -16,7 +16,7 @@ any point leaves a journal that says, for each item, everything that may have ha
 ``fsync=True`` also makes each line survive an operating-system crash or power loss, at
 the price of a disk flush per line (see docs/performance.md).
 
-A rerun with the same journal (:class:`JournalRun`) returns the recorded outcome of every
+A rerun with the same journal (`JournalRun`) returns the recorded outcome of every
 item that succeeded, settles every create that was sent without a recorded answer (with
 ``find_created``, once the settle window after the recorded ``at`` has passed), refuses
 to resend a power action whose outcome is unknown, and runs again what surely did not
@@ -62,8 +62,9 @@ class JournalError(InvalidInputError):
     Raised when the journal was written by another bulk call (another action, other
     items, or the same items in another order), when it is not a vpsorg journal, when a
     line other than the last is damaged (a last line cut short by a crash is ignored), or
-    when the file cannot be read or written. It is an :class:`~vpsorg.InvalidInputError`
-    (``field`` is ``"journal"``): the call was refused before anything was sent.
+    when the file cannot be read or written. It is an
+    [`InvalidInputError`][vpsorg.InvalidInputError] (``field`` is ``"journal"``): the call
+    was refused before anything was sent.
 
     Attributes:
         path: the journal's path.
@@ -117,7 +118,7 @@ class Journal:
 
 
 JournalLike = Union[str, "os.PathLike[str]", Journal]
-"""What ``journal=`` accepts: a path, or a :class:`Journal`."""
+"""What ``journal=`` accepts: a path, or a [`Journal`][vpsorg.Journal]."""
 
 
 @attrs.frozen
@@ -164,7 +165,7 @@ def _digest(items: Sequence[object]) -> str:
 
 
 class JournalRun(Generic[ItemT, ValueT]):
-    """One bulk call's journal, open for appending; made by :func:`journal_run`."""
+    """One bulk call's journal, open for appending; made by `journal_run`."""
 
     def __init__(
         self,

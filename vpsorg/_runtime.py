@@ -18,7 +18,7 @@ Hand-off
 
 Interrupts
     A ``KeyboardInterrupt`` (any ``BaseException``) raised while a thread waits cancels
-    the coroutine in the loop, waits up to :data:`CANCEL_GRACE` seconds for the
+    the coroutine in the loop, waits up to `CANCEL_GRACE` seconds for the
     cancellation to finish (so a request's connection is released), then propagates,
     carrying what the cancelled call recorded on its cancellation: ``created_server``
     (a create whose wait was cut short) and ``outcome_unknown`` (a create or power action

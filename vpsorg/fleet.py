@@ -70,18 +70,20 @@ async def map(
         fn: a coroutine function of one argument.
         items: the inputs; consumed once, up front.
         concurrency: how many calls run at once (a pool of that many workers).
-        progress: called with a :class:`BulkProgress` after each item finishes.
+        progress: called with a [`BulkProgress`][vpsorg.BulkProgress] after each item
+            finishes.
         max_errors: the error budget: a count (``3``), a fraction of the items
             (``0.1``) or a percentage (``"10%"``). Once more items than that have
             failed, no new item starts, the running ones finish, and each item not
-            started holds a :class:`~vpsorg.NotStartedError`; the result's
+            started holds a [`NotStartedError`][vpsorg.NotStartedError]; the result's
             ``stop_reason`` is then ``"max_errors"``. ``None``: no budget.
 
     Returns:
-        A :class:`~vpsorg.BulkResult`: one :class:`~vpsorg.Outcome` per item, in input
-        order. An exception raised for one item is kept in its outcome; it never stops
-        the others and never escapes. Cancelling the call cancels every worker; the
-        exception then carries the partial result (see :func:`vpsorg.partial_result`).
+        A [`BulkResult`][vpsorg.BulkResult]: one [`Outcome`][vpsorg.Outcome] per item, in
+            input order. An exception raised for one item is kept in its outcome; it
+            never stops the others and never escapes. Cancelling the call cancels every
+            worker; the exception then carries the partial result (see
+            [`partial_result`][vpsorg.partial_result]).
 
     Raises:
         InvalidInputError: ``fn``, ``items``, ``concurrency``, ``progress`` or
@@ -110,12 +112,12 @@ def imap(
         fn: a coroutine function of one argument.
         items: the inputs, pulled one at a time as workers free up.
         concurrency: how many calls run at once.
-        max_errors: the error budget (as for :func:`map`; a fraction or a percentage
-            needs a sized ``items``). Once more items than that have failed, no further
-            item starts: the items in flight are yielded; then, if ``items`` is sized (a
-            list, a tuple), each item not started is yielded as a
-            :class:`~vpsorg.Failed` holding a :class:`~vpsorg.NotStartedError`; an
-            iterator or async iterable is not pulled further (it may be endless).
+        max_errors: the error budget (as for [`map`][vpsorg.fleet.map]; a fraction or a
+            percentage needs a sized ``items``). Once more items than that have failed,
+            no further item starts: the items in flight are yielded; then, if ``items``
+            is sized (a list, a tuple), each item not started is yielded as a
+            [`Failed`][vpsorg.Failed] holding a [`NotStartedError`][vpsorg.NotStartedError];
+            an iterator or async iterable is not pulled further (it may be endless).
 
     Returns:
         An async generator of [`Outcome`][vpsorg.Outcome], in completion order: a
@@ -191,17 +193,19 @@ async def rolling(
         check: a coroutine function of one item, run after its ``fn`` succeeded; an
             exception it raises fails the item. ``None``: no check.
         pause: seconds between batches.
-        max_errors: the error budget, across batches (as for :func:`map`).
+        max_errors: the error budget, across batches (as for
+            [`map`][vpsorg.fleet.map]).
         concurrency: how many calls run at once within a batch.
-        progress: called with a :class:`BulkProgress` (with ``batch`` and ``batches``)
-            as each item's outcome is known.
+        progress: called with a [`BulkProgress`][vpsorg.BulkProgress] (with ``batch``
+            and ``batches``) as each item's outcome is known.
 
     Returns:
-        A :class:`~vpsorg.BulkResult` in input order: each item's ``check`` value (its
-        ``fn`` value without a check), or the error of ``fn`` or ``check``, or a
-        :class:`~vpsorg.NotStartedError` for the items of batches never started
-        (``stop_reason`` ``"max_errors"``). Cancelling it cancels the running batch;
-        the exception carries the partial result (see :func:`vpsorg.partial_result`).
+        A [`BulkResult`][vpsorg.BulkResult] in input order: each item's ``check`` value
+            (its ``fn`` value without a check), or the error of ``fn`` or ``check``, or
+            a [`NotStartedError`][vpsorg.NotStartedError] for the items of batches never
+            started (``stop_reason`` ``"max_errors"``). Cancelling it cancels the running
+            batch; the exception carries the partial result (see
+            [`partial_result`][vpsorg.partial_result]).
 
     Raises:
         InvalidInputError: a bad argument; raised before anything runs.
@@ -217,7 +221,9 @@ async def rolling(
             return f"{host}: healthy"
 
         hosts = [f"web-{i}" for i in range(10)]
-        result = await vpsorg.fleet.rolling(deploy, hosts, batches=[1, "50%"], check=healthy)
+        result = await vpsorg.fleet.rolling(
+            deploy, hosts, batches=[1, "50%"], check=healthy
+        )
         print(result.values()[0], result.stopped_early)  # web-0: healthy False
         ```
     """

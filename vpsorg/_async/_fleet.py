@@ -71,7 +71,7 @@ class BulkProgress:
         total: items in the call.
         succeeded: items that succeeded so far.
         failed: items that failed so far.
-        outcome: the :class:`~vpsorg.Outcome` of the item that just finished.
+        outcome: the [`Outcome`][vpsorg.Outcome] of the item that just finished.
         batch: in a rolling operation, the number (from 1) of the batch the item is in;
             else ``None``.
         batches: in a rolling operation, how many batches it has; else ``None``.
@@ -172,7 +172,7 @@ async def run_bulk(
 ) -> BulkResult[ItemT, ValueT]:
     """Run ``fn`` on every item, at most ``concurrency`` at a time.
 
-    Every item gets an :class:`~vpsorg.Outcome`, in input order; an ``Exception`` raised
+    Every item gets an [`Outcome`][vpsorg.Outcome], in input order; an ``Exception`` raised
     for one item is kept in its outcome and never stops the others. When more items than
     ``max_errors`` allows have failed, no new item starts: those in flight finish, and
     each item not started is a ``Failed`` holding a ``NotStartedError``. Cancelling the

@@ -6,7 +6,7 @@ whose last repeats); each batch is acted on (a bulk call), then the items whose 
 succeeded are checked (waited healthy); after an optional pause the next batch starts.
 The error budget counts failures (of the action or of the check) across batches: the
 batch in which it is exceeded finishes, and no later batch starts. Both the servers'
-``rolling`` method and ``vpsorg.fleet.rolling`` run on :func:`run_rolling`.
+``rolling`` method and ``vpsorg.fleet.rolling`` run on `run_rolling`.
 """
 
 from __future__ import annotations

@@ -465,8 +465,8 @@ class AsyncServers:
 
         Returns:
             The one matching server (as listed), or ``None`` when none was listed up to
-            the end of the settle window: the create did not happen, and creating again
-            is safe.
+                the end of the settle window: the create did not happen, and creating
+                again is safe.
 
         Raises:
             InvalidInputError: ``error`` is not an ``OutcomeUnknownError`` from a create,
@@ -530,18 +530,20 @@ class AsyncServers:
         Args:
             server_ids: the servers to get.
             concurrency: how many requests run at once.
-            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            progress: called with a [`BulkProgress`][vpsorg.BulkProgress] after each
+                item.
             max_errors: the error budget: a count (``3``), a fraction of the items
                 (``0.1``) or a percentage (``"10%"``). Once more items than that have
                 failed, no new item starts; each item not started holds a
-                :class:`~vpsorg.NotStartedError` and ``stop_reason`` is
+                [`NotStartedError`][vpsorg.NotStartedError] and ``stop_reason`` is
                 ``"max_errors"``. ``None`` (the default): no budget.
-            journal: a path or a :class:`~vpsorg.Journal` recording each item's state,
-                so a rerun with it returns what was done (see "Fleet roll-outs").
+            journal: a path or a [`Journal`][vpsorg.Journal] recording each item's
+                state, so a rerun with it returns what was done (see "Fleet roll-outs").
 
         Returns:
-            A :class:`~vpsorg.BulkResult` with one :class:`~vpsorg.Outcome` per id, in
-            input order. A failing id never raises and never hides another's result.
+            A [`BulkResult`][vpsorg.BulkResult] with one [`Outcome`][vpsorg.Outcome] per
+                id, in input order. A failing id never raises and never hides another's
+                result.
 
         Raises:
             InvalidInputError: a bad argument; nothing was sent.
@@ -566,33 +568,36 @@ class AsyncServers:
 
         Creates are never retried after they may have reached the API, so none is ever
         made twice; an item whose outcome is unknown holds an
-        :class:`~vpsorg.OutcomeUnknownError`. With ``reconcile=True`` each such item is
-        settled as ``create(..., reconcile=True)`` settles it: it holds the server the
-        create made, or a :class:`~vpsorg.NotCreatedError` (safe to create again) or an
-        :class:`~vpsorg.AmbiguousCreateError`.
+        [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError]. With ``reconcile=True`` each
+        such item is settled as ``create(..., reconcile=True)`` settles it: it holds the
+        server the create made, or a [`NotCreatedError`][vpsorg.NotCreatedError] (safe to
+        create again) or an [`AmbiguousCreateError`][vpsorg.AmbiguousCreateError].
 
         With a ``journal``, each create is recorded as ``sent`` (with its spec and the
         time) before it is sent, and its answer once known. Rerun the same call with the
         same journal after a crash or a kill: the servers already made are returned as
         recorded, a create sent without a recorded answer is settled with
-        :meth:`find_created` (never sent again unless that proves it made nothing), and
-        only the creates that surely did not happen are sent.
+        [`find_created`][vpsorg.AsyncServers.find_created] (never sent again unless that
+        proves it made nothing), and only the creates that surely did not happen are
+        sent.
 
         If the call is cancelled or interrupted (Ctrl-C in the blocking client), the
         exception carries the partial result in ``partial_result`` (see
-        :func:`vpsorg.partial_result`): a create in flight holds an
+        [`vpsorg.partial_result`][vpsorg.partial_result]): a create in flight holds an
         ``OutcomeUnknownError`` with ``spec`` and ``started_at``, for ``find_created``.
 
         Args:
             specs: the servers to create.
             concurrency: how many creates run at once.
-            progress: called with a :class:`~vpsorg.BulkProgress` after each item.
+            progress: called with a [`BulkProgress`][vpsorg.BulkProgress] after each
+                item.
             reconcile: settle each create of unknown outcome (see above).
-            max_errors: the error budget, as for :meth:`get_many`.
-            journal: a path or a :class:`~vpsorg.Journal` (see above).
+            max_errors: the error budget, as for
+                [`get_many`][vpsorg.AsyncServers.get_many].
+            journal: a path or a [`Journal`][vpsorg.Journal] (see above).
 
         Returns:
-            A :class:`~vpsorg.BulkResult`: one outcome per spec, in input order.
+            A [`BulkResult`][vpsorg.BulkResult]: one outcome per spec, in input order.
 
         Raises:
             InvalidInputError: a bad argument; nothing was sent.
@@ -644,7 +649,8 @@ class AsyncServers:
     ) -> BulkResult[int, None]:
         """Delete many servers permanently; one outcome per id, in input order.
 
-        ``max_errors`` and ``journal`` are as for :meth:`get_many`.
+        ``max_errors`` and ``journal`` are as for
+        [`get_many`][vpsorg.AsyncServers.get_many].
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         return await self._run_bulk(
@@ -662,9 +668,11 @@ class AsyncServers:
     ) -> BulkResult[int, ActionResult]:
         """Start many servers; one outcome per id, in input order.
 
-        ``max_errors`` and ``journal`` are as for :meth:`get_many`; with a journal, a
-        start sent without a recorded answer is not sent again by a rerun (its outcome
-        is an :class:`~vpsorg.OutcomeUnknownError`: look at the server's status).
+        ``max_errors`` and ``journal`` are as for
+        [`get_many`][vpsorg.AsyncServers.get_many]; with a journal, a start sent without
+        a recorded answer is not sent again by a rerun (its outcome is an
+        [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError]: look at the server's
+        status).
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         return await self._run_bulk(
@@ -682,7 +690,8 @@ class AsyncServers:
     ) -> BulkResult[int, ActionResult]:
         """Stop many servers; one outcome per id, in input order.
 
-        ``max_errors`` and ``journal`` are as for :meth:`start_many`.
+        ``max_errors`` and ``journal`` are as for
+        [`start_many`][vpsorg.AsyncServers.start_many].
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         return await self._run_bulk(
@@ -700,8 +709,9 @@ class AsyncServers:
     ) -> BulkResult[int, ActionResult]:
         """Reboot many servers; one outcome per id, in input order.
 
-        ``max_errors`` and ``journal`` are as for :meth:`start_many`. For a reboot in
-        batches, each waited healthy before the next, see :meth:`rolling`.
+        ``max_errors`` and ``journal`` are as for
+        [`start_many`][vpsorg.AsyncServers.start_many]. For a reboot in batches, each
+        waited healthy before the next, see [`rolling`][vpsorg.AsyncServers.rolling].
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         return await self._run_bulk(
@@ -725,12 +735,13 @@ class AsyncServers:
         """Reboot, start, stop or restart servers batch by batch, each waited healthy.
 
         The servers are cut into batches (``batches``, as Ansible's ``serial``). Each
-        batch is acted on (as :meth:`reboot_many` does), then the servers whose action
-        was accepted are waited for until they have ``status`` (as :meth:`wait_for_many`
-        does, with its ``fail_on`` rules); after ``pause`` seconds the next batch starts.
-        The error budget counts the failures of every batch so far, action or wait: the
-        batch in which it is exceeded finishes and no later batch starts (their servers
-        hold a :class:`~vpsorg.NotStartedError`, and ``stop_reason`` is
+        batch is acted on (as [`reboot_many`][vpsorg.AsyncServers.reboot_many] does),
+        then the servers whose action was accepted are waited for until they have
+        ``status`` (as [`wait_for_many`][vpsorg.AsyncServers.wait_for_many] does, with
+        its ``fail_on`` rules); after ``pause`` seconds the next batch starts. The error
+        budget counts the failures of every batch so far, action or wait: the batch in
+        which it is exceeded finishes and no later batch starts (their servers hold a
+        [`NotStartedError`][vpsorg.NotStartedError], and ``stop_reason`` is
         ``"max_errors"``).
 
         Args:
@@ -742,24 +753,28 @@ class AsyncServers:
                 servers, e.g. ``[1, 5, "25%"]``. One server at a time by default.
             status: the status a server must reach to be healthy: ``"stopped"`` for
                 ``stop``, else ``"active"``.
-            fail_on: as :meth:`wait_for`'s: the statuses that fail a server's wait at once.
+            fail_on: as [`wait_for`][vpsorg.AsyncServers.wait_for]'s: the statuses that
+                fail a server's wait at once.
             timeout: seconds each batch's wait may take (per step, for ``restart``).
             pause: seconds between batches.
-            max_errors: the error budget, across batches (as for :meth:`get_many`).
+            max_errors: the error budget, across batches (as for
+                [`get_many`][vpsorg.AsyncServers.get_many]).
             concurrency: how many requests run at once within a batch.
-            progress: called with a :class:`~vpsorg.BulkProgress` (with ``batch`` and
-                ``batches``) as each server's outcome is known.
+            progress: called with a [`BulkProgress`][vpsorg.BulkProgress] (with
+                ``batch`` and ``batches``) as each server's outcome is known.
 
         Returns:
-            A :class:`~vpsorg.BulkResult`: for each server, the server as seen healthy,
-            or the error of its action or wait, or a ``NotStartedError``.
+            A [`BulkResult`][vpsorg.BulkResult]: for each server, the server as seen
+                healthy, or the error of its action or wait, or a ``NotStartedError``.
 
         Raises:
             InvalidInputError: a bad argument; nothing was sent.
 
         Examples:
             ```python
-            result = await client.servers.rolling("reboot", ids, batches=[1, "25%"], max_errors=1)
+            result = await client.servers.rolling(
+                "reboot", ids, batches=[1, "25%"], max_errors=1
+            )
             print(result.stopped_early)
             ```
         """
@@ -821,20 +836,21 @@ class AsyncServers:
         waiting on a thousand servers costs a few requests a round, and on five servers
         of a 50,000-server account five (docs/waiting.md has the rule). A server missing
         from a sweep is checked with a GET: if it is gone, its outcome is a
-        :class:`~vpsorg.NotFoundError` at once. Servers still not there at ``timeout``
-        get a :class:`~vpsorg.WaitTimeoutError` carrying the last server seen: ``timeout``
-        bounds the whole call, the requests of a sweep included.
+        [`NotFoundError`][vpsorg.NotFoundError] at once. Servers still not there at
+        ``timeout`` get a [`WaitTimeoutError`][vpsorg.WaitTimeoutError] carrying the last
+        server seen: ``timeout`` bounds the whole call, the requests of a sweep included.
 
-        ``status`` and ``fail_on`` take what :meth:`wait_for`'s do (a status vpsorg does
-        not know logs one warning): a server seen in a ``fail_on`` status gets an
-        :class:`~vpsorg.UnreachableStatusError` at once. ``progress`` is called with a
-        :class:`~vpsorg.BulkProgress` as each server finishes. Every argument is checked
-        before the first request; an id that is not a positive integer becomes that
-        item's :class:`~vpsorg.InvalidInputError`.
+        ``status`` and ``fail_on`` take what [`wait_for`][vpsorg.AsyncServers.wait_for]'s
+        do (a status vpsorg does not know logs one warning): a server seen in a
+        ``fail_on`` status gets an [`UnreachableStatusError`][vpsorg.UnreachableStatusError]
+        at once. ``progress`` is called with a [`BulkProgress`][vpsorg.BulkProgress] as
+        each server finishes. Every argument is checked before the first request; an id
+        that is not a positive integer becomes that item's
+        [`InvalidInputError`][vpsorg.InvalidInputError].
 
-        With ``max_errors`` (as for :meth:`get_many`), the wait ends once more servers
-        than that have failed; each server still waited for then holds a
-        :class:`~vpsorg.NotStartedError` (``"max_errors"``).
+        With ``max_errors`` (as for [`get_many`][vpsorg.AsyncServers.get_many]), the wait
+        ends once more servers than that have failed; each server still waited for then
+        holds a [`NotStartedError`][vpsorg.NotStartedError] (``"max_errors"``).
         """
         wanted = check_statuses(status)
         timeout, interval, max_interval = _wait_times(timeout, interval, max_interval)

@@ -8,7 +8,7 @@ What it guarantees, whatever the server does:
 
 * the body read is bounded by ``Limits.max_response_bytes`` *after* decoding: a
   compressed body is inflated here, chunk by chunk, and refused with
-  :class:`~vpsorg.ResponseTooLargeError` as soon as it passes the cap;
+  [`ResponseTooLargeError`][vpsorg.ResponseTooLargeError] as soon as it passes the cap;
 * the headers of every answer, and the body of every non-2xx answer, are scrubbed of
   the client's secrets (its token, its proxy's credentials), so a server that echoes
   them cannot put them in an error, an event, a log line or a raw response;

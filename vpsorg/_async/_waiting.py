@@ -208,7 +208,7 @@ async def wait_for_all(
     shown yet are no more than its remaining pages, which are then GET. So a round costs
     at most one request more than the cheaper of the two.
 
-    Waiting for one status the list filter has (:data:`FILTER_STATUSES`), once the
+    Waiting for one status the list filter has (`FILTER_STATUSES`), once the
     account's listing is known to cost more than a round of GETs would save, a round
     first lists by that status while that listing is at most a tenth of the round's cost
     without it: a server seen there has the status (checked, not assumed). A server not
@@ -216,11 +216,11 @@ async def wait_for_all(
 
     A server missing from a complete sweep, or not shown by a listing that failed with
     404 (a stale ``next`` link), is checked with ``get`` in the same round; a 404 there is
-    its :class:`~vpsorg.NotFoundError` outcome, another error of its check its outcome
+    its [`NotFoundError`][vpsorg.NotFoundError] outcome, another error of its check its outcome
     too. Any other error of an unfiltered listing ends every pending server with it. An
     id that is not a positive integer fails at once with
-    :class:`~vpsorg.InvalidInputError`; a server seen in a status of ``fail_on`` with
-    :class:`~vpsorg.UnreachableStatusError`.
+    [`InvalidInputError`][vpsorg.InvalidInputError]; a server seen in a status of
+    ``fail_on`` with [`UnreachableStatusError`][vpsorg.UnreachableStatusError].
     """
     sweeper = _Sweeper(get, list_pages, server_ids, wanted, within, concurrency, progress)
     sweeper.fail_on = fail_on
@@ -233,7 +233,7 @@ def _label(wanted: Sequence[str]) -> str | Sequence[str]:
 
 class _Sweeper:
     """The state of one ``wait_for_many`` call: which ids are still pending, and what the
-    listings cost (see :func:`wait_for_all` for the rule that picks each round's checks)."""
+    listings cost (see `wait_for_all` for the rule that picks each round's checks)."""
 
     def __init__(
         self,

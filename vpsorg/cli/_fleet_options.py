@@ -1,7 +1,7 @@
 """Options of the fleet-scale bulk commands: ``--max-errors``, ``--rolling``, ``--journal``.
 
 A run that stopped early (its error budget spent, so some items were never started)
-exits with :data:`EXIT_STOPPED_EARLY`, distinct from 1 (some items failed, all ran).
+exits with `EXIT_STOPPED_EARLY`, distinct from 1 (some items failed, all ran).
 """
 
 from __future__ import annotations

@@ -80,8 +80,8 @@ def stdin_is_interactive() -> bool:
 class Settings:
     """The group-level options every command reads (``ctx.obj``).
 
-    The token is held here only to hand it to :class:`vpsorg.AsyncClient`; it is never
-    printed, and a base URL is shown with any ``user:password@`` masked.
+    The token is held here only to hand it to [`vpsorg.AsyncClient`][vpsorg.AsyncClient];
+    it is never printed, and a base URL is shown with any ``user:password@`` masked.
     ``token_source`` and ``base_url_source`` name where each came from (``--token`` or
     ``$VPSORG_API_TOKEN``, ``--base-url`` or ``$VPSORG_BASE_URL``), so an unusable one is
     reported under the name the user gave it.
@@ -170,7 +170,7 @@ def connection_hint(base_url: str) -> str:
 def error_hint(error: BaseException | None, base_url: str) -> str | None:
     """The ``hint:`` line for an error the command reports, or ``None`` when none helps.
 
-    Nothing answered: check the simulator or the API (:func:`connection_hint`); a 401:
+    Nothing answered: check the simulator or the API (`connection_hint`); a 401:
     check the token, named by where the command reads it.
     """
     if is_unreachable(error):

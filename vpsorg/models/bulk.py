@@ -149,9 +149,9 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
     def stopped_early(self) -> bool:
         """True when the call stopped before starting every item.
 
-        Then :attr:`stop_reason` says why, and each item that was never started is a
-        :class:`Failed` holding a :class:`~vpsorg.NotStartedError` (in
-        :attr:`not_started`); nothing was sent for it.
+        Then ``stop_reason`` says why, and each item that was never started is a
+        [`Failed`][vpsorg.Failed] holding a [`NotStartedError`][vpsorg.NotStartedError]
+        (in [`not_started`][vpsorg.BulkResult.not_started]); nothing was sent for it.
         """
         return self.stop_reason is not None
 
@@ -159,9 +159,10 @@ class BulkResult(Generic[ItemT, ValueT], Sequence["Outcome[ItemT, ValueT]"]):
     def not_started(self) -> list[Failed[ItemT]]:
         """The items never started (error budget spent, or interrupted), in input order.
 
-        Each is a :class:`Failed` whose ``error`` is a :class:`~vpsorg.NotStartedError`;
-        they are also in :attr:`failed`. Nothing was sent for them: running them again
-        is safe.
+        Each is a [`Failed`][vpsorg.Failed] whose ``error`` is a
+        [`NotStartedError`][vpsorg.NotStartedError]; they are also in
+        [`failed`][vpsorg.BulkResult.failed]. Nothing was sent for them: running them
+        again is safe.
         """
         return [o for o in self.outcomes if type(o.error) is NotStartedError]
 
@@ -231,11 +232,12 @@ class NotStartedError(VPSOrgError):
 
     A bulk call stops starting items when its error budget (``max_errors``) is spent or
     when it is interrupted (cancelled, Ctrl-C, a deadline); every item it did not start
-    holds this error in a :class:`Failed` outcome, so the result still has one outcome per
-    item. Running such an item again is safe.
+    holds this error in a [`Failed`][vpsorg.Failed] outcome, so the result still has one
+    outcome per item. Running such an item again is safe.
 
     Attributes:
-        reason: ``"max_errors"`` or ``"interrupted"`` (a :data:`StopReason`).
+        reason: ``"max_errors"`` or ``"interrupted"`` (a
+            [`StopReason`][vpsorg.StopReason]).
         request_sent: always ``False``.
 
     Examples:
@@ -259,13 +261,14 @@ class NotStartedError(VPSOrgError):
 
 
 def partial_result(error: BaseException) -> "BulkResult[Any, Any] | None":
-    """The partial :class:`BulkResult` an interrupted bulk call left on its exception.
+    """The partial [`BulkResult`][vpsorg.BulkResult] an interrupted bulk call left on its exception.
 
     A bulk call that is cancelled, interrupted by Ctrl-C (blocking client) or cut by a
     deadline sets the attribute ``partial_result`` on the exception it raises (a
     ``CancelledError``, ``KeyboardInterrupt``, ...): every item done, failed, of unknown
-    outcome (an :class:`~vpsorg.OutcomeUnknownError`, for items in flight) or not started
-    (a :class:`~vpsorg.NotStartedError`), with ``stop_reason`` ``"interrupted"``. A
+    outcome (an [`OutcomeUnknownError`][vpsorg.OutcomeUnknownError], for items in flight)
+    or not started (a [`NotStartedError`][vpsorg.NotStartedError]), with ``stop_reason``
+    ``"interrupted"``. A
     deadline such as ``asyncio.timeout`` raises its own ``TimeoutError`` from that
     cancellation: this function looks along the exception's ``__cause__`` and
     ``__context__`` chain too.

@@ -156,7 +156,7 @@ class FaultInjector:
 
     @property
     def draws_faults(self) -> bool:
-        """Whether random errors are on, so that :meth:`identity` matters."""
+        """Whether random errors are on, so that `identity` matters."""
         return self._random_errors
 
     def identity(
@@ -224,7 +224,7 @@ class FaultInjector:
     ) -> FaultPlan:
         """Decide the fate of one request. ``exempt`` requests only meet scripted faults.
 
-        ``identity`` (from :meth:`identity`) keys the random-error draw; without it, the
+        ``identity`` (from `identity`) keys the random-error draw; without it, the
         method and path do.
         """
         config = self.config

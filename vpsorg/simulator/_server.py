@@ -137,16 +137,17 @@ class Simulator:
 
         Keys: ``latency`` (requests delayed by random latency), ``error_500``,
         ``error_503``, ``rate_limited`` (429s sent by the rate limit), ``dropped``
-        (random faults) and ``scripted`` (every request a :meth:`script` entry applied
-        to, whatever it did).
+        (random faults) and ``scripted`` (every request a
+        [`script`][vpsorg.simulator.Simulator.script] entry applied to, whatever it did).
         """
         return self._call(lambda: dict(self._app.injector.counts))
 
     @property
     def status_counts(self) -> dict[int, int]:
         """Responses sent, by status code, as a snapshot: ``status_counts.get(429, 0)``
-        is every 429 sent, by the rate limit or by a :meth:`script` entry. A dropped
-        connection sends no response and is not counted here."""
+        is every 429 sent, by the rate limit or by a
+        [`script`][vpsorg.simulator.Simulator.script] entry. A dropped connection sends no
+        response and is not counted here."""
         return self._call(lambda: dict(self._app.status_counts))
 
     # -- counters ----------------------------------------------------------------------
@@ -200,10 +201,16 @@ class Simulator:
         under a second), without a create request each. They are named
         ``seeded-1``, ``seeded-2``, ... (``name_prefix``), cost no credits, and are in
         ``status``: ``"active"``, ``"stopped"`` or ``"suspended"``. ``reset()`` removes
-        them. Raises :class:`ValueError` for another status, an unknown location, plan or
-        operating system, or a negative count.
+        them.
 
-        >>> ids = sim.add_servers(50_000)  # doctest: +SKIP
+        Raises:
+            ValueError: another status, an unknown location, plan or operating system, or
+                a negative count.
+
+        Examples:
+            ```python
+            ids = sim.add_servers(50_000)
+            ```
         """
         if location not in LOCATIONS:
             raise ValueError(f"location must be one of {sorted(LOCATIONS)}, got {location!r}")

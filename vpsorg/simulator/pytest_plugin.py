@@ -15,12 +15,14 @@ Registered automatically (entry point ``pytest11: vpsorg``) once vpsorg is insta
         return {"credits": 3, "faults": FaultConfig(error_rate_503=0.1), "seed": 7}
     ```
 
-    A rate limit of 50 requests a second, 50 at once, for each of two tokens::
+    A rate limit of 50 requests a second, 50 at once, for each of two tokens:
 
-        @pytest.fixture
-        def vpsorg_simulator_options():
-            limit = FaultConfig(rate_limit=50, rate_limit_burst=50)
-            return {"faults": limit, "extra_tokens": ["second-token"]}
+    ```python
+    @pytest.fixture
+    def vpsorg_simulator_options():
+        limit = FaultConfig(rate_limit=50, rate_limit_burst=50)
+        return {"faults": limit, "extra_tokens": ["second-token"]}
+    ```
 
 ``vpsorg_client``
 :   A blocking ``vpsorg.Client`` pointed at the simulator, closed after the test.
