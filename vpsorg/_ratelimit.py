@@ -1,13 +1,13 @@
-"""Client-side rate limits: the public :class:`RateLimit` setting and the pacing arithmetic.
+"""Client-side rate limits: the public `RateLimit` setting and the pacing arithmetic.
 
 Everything here is pure: times are monotonic seconds handed in by the caller, and nothing
 sleeps or performs I/O. The async limiter (``vpsorg/_async/_limiter.py``) does the
 waiting; the Redis limiter keeps the same state in Redis.
 
-- :class:`TokenBucket` hands out send times (reservations): a request that finds the
+- `TokenBucket` hands out send times (reservations): a request that finds the
   bucket empty is told how long to wait, and the next one is told to wait one interval
   more, so a crowd of waiters goes out evenly paced, never all at once.
-- :class:`AdaptiveRate` is the rate the bucket fills at when the limit is learned: cut
+- `AdaptiveRate` is the rate the bucket fills at when the limit is learned: cut
   multiplicatively when the API answers 429, then grown back along a cubic curve (CUBIC,
   as botocore's ``adaptive`` retry mode does). Before the first 429 it is not engaged at
   all, so a client that is never throttled pays one attribute test per request.
@@ -150,7 +150,8 @@ class RateLimit:
             ```python
             import vpsorg
 
-            print(vpsorg.RateLimit.parse("50:10"))  # RateLimit(per_second=50.0, burst=10, ...
+            limit = vpsorg.RateLimit.parse("50:10")
+            print(limit.per_second, limit.burst)  # 50.0 10
             print(vpsorg.RateLimit.parse("off"))  # None
             ```
         """
@@ -201,7 +202,7 @@ def parse_rate_limit(text: str, source: str) -> RateLimit | None:
 
 
 def coerce_rate_limit(value: object, environ: Mapping[str, str]) -> RateLimit | None:
-    """The :class:`RateLimit` for ``rate_limit=`` (then ``$VPSORG_RATE_LIMIT``), or None."""
+    """The `RateLimit` for ``rate_limit=`` (then ``$VPSORG_RATE_LIMIT``), or None."""
     if value is None:
         text = environ.get(ENV_RATE_LIMIT)
         if text is None or not text.strip():

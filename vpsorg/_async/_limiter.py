@@ -1,12 +1,12 @@
 """The client-side rate limiter the request pipeline consults before each send (private).
 
-One :class:`Limiter` per client, shared by every ``with_options`` copy. It is built from
-the client's :class:`vpsorg.RateLimit` (see :mod:`vpsorg._ratelimit` for the arithmetic)
+One `Limiter` per client, shared by every ``with_options`` copy. It is built from
+the client's `vpsorg.RateLimit` (see `vpsorg._ratelimit` for the arithmetic)
 and does three things for the pipeline:
 
-- :meth:`Limiter.reserve`: how long the next request must wait before it is sent;
-- :meth:`Limiter.throttled`: a 429 came back (cut a learned rate, pause the bucket);
-- :meth:`Limiter.succeeded`: a request succeeded (grow a learned rate back).
+- `Limiter.reserve`: how long the next request must wait before it is sent;
+- `Limiter.throttled`: a 429 came back (cut a learned rate, pause the bucket);
+- `Limiter.succeeded`: a request succeeded (grow a learned rate back).
 
 ``active`` is the one attribute the pipeline's common case tests: an adaptive limiter
 that has never met a 429 is inactive and costs nothing more. The shared limiter over
@@ -34,7 +34,7 @@ class Limiter:
     def __init__(self, setting: RateLimit | None) -> None:
         self.setting: RateLimit | None = setting
         ceiling = setting.per_second if setting is not None else None
-        #: Whether requests go through :meth:`reserve` (a fixed rate, or one learned).
+        #: Whether requests go through `reserve` (a fixed rate, or one learned).
         self.active: bool = ceiling is not None
         #: The learned rate, when the limit is adaptive.
         self.adaptive: AdaptiveRate | None = (
@@ -44,7 +44,7 @@ class Limiter:
         self.bucket: TokenBucket = TokenBucket(ceiling or PROBE_RATE, capacity, 0.0)
 
     async def reserve(self, now: float) -> tuple[float, bool]:
-        """Take a send slot: ``(wait, granted)``, as :meth:`TokenBucket.reserve`."""
+        """Take a send slot: ``(wait, granted)``, as `TokenBucket.reserve`."""
         adaptive = self.adaptive
         if adaptive is not None:
             rate = adaptive.at(now)

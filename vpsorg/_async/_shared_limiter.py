@@ -11,10 +11,10 @@ have to poll, and it has no notion of a shared pause or of a rate that changes;
 ``aiolimiter`` is in-process only; ``pyrate-limiter``'s Redis bucket keeps fixed rates
 and has no pause either. The three need a second mechanism beside them for the 429
 signal and the adaptive rate, which is most of the work; one script of thirty lines
-does all of it atomically, and its arithmetic is the one of :mod:`vpsorg._ratelimit`.
+does all of it atomically, and its arithmetic is the one of `vpsorg._ratelimit`.
 
 If Redis cannot be reached, the limiter logs one warning and limits in this process
-(a :class:`~vpsorg._async._limiter.Limiter`) until Redis answers again: a Redis outage
+(a `vpsorg._async._limiter.Limiter`) until Redis answers again: a Redis outage
 never fails a call.
 """
 
