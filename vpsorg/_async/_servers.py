@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -37,6 +36,7 @@ from .._validation import (
     check_items,
     check_name,
     check_optional_str,
+    check_pause_seconds,
     check_positive_int,
     check_seconds,
     check_status,
@@ -496,7 +496,7 @@ class AsyncServers:
         window = (
             self._pipeline.policy.settle_window
             if settle_window is None
-            else _check_seconds_or_zero(settle_window, "settle_window")
+            else check_pause_seconds(settle_window, "settle_window")
         )
         if error.server_id is not None:
             return await self.get(error.server_id), 0, 0.0
@@ -1046,20 +1046,7 @@ def _create_attempt(error: object) -> tuple[ServerSpec, datetime]:
 
 
 def _check_skew(clock_skew: object) -> timedelta:
-    return timedelta(seconds=_check_seconds_or_zero(clock_skew, "clock_skew"))
-
-
-def _check_seconds_or_zero(value: object, field: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise InvalidInputError(
-            field, f"must be a non-negative, finite number of seconds, got {value!r}"
-        )
-    return float(value)
+    return timedelta(seconds=check_pause_seconds(clock_skew, "clock_skew"))
 
 
 def _wait_times(
