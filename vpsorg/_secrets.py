@@ -25,6 +25,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping
+from typing import NoReturn
 from urllib.parse import quote
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -42,6 +43,8 @@ __all__ = [
     "redact_headers",
     "redact_object",
     "register_secret",
+    "clean_chain",
+    "raise_scrubbed",
     "scrubbed_cause",
     "unregister_secret",
 ]
@@ -282,6 +285,44 @@ class ScrubbedCause(Exception):
 
 
 _MAX_CHAIN = 8
+
+
+def clean_chain(error: BaseException, ours: type[BaseException]) -> None:
+    """Replace every exception in ``error``'s chain that is not ``ours`` (vpsorg's base
+    error) by its scrubbed stand-in.
+
+    The chain of an error vpsorg raises holds only vpsorg errors and `ScrubbedCause`s:
+    a library's exception may quote what a server sent (an echoed token), and Python can
+    attach one as an implicit ``__context__`` where no code of ours named it (on 3.10, an
+    exception an awaited aiohttp coroutine handled). The request pipeline calls this on
+    every error leaving it, so what reaches a caller, a log or an error tracker is clean
+    whichever way it was raised.
+    """
+    current: BaseException | None = error
+    for _ in range(_MAX_CHAIN * 2):  # bounded: a chain may loop
+        if current is None:
+            return
+        for name in ("__cause__", "__context__"):
+            link = getattr(current, name)
+            if link is not None and not isinstance(link, (ours, ScrubbedCause)):
+                setattr(current, name, scrubbed_cause(link))
+        current = current.__cause__ or current.__context__
+
+
+def raise_scrubbed(error: BaseException, cause: ScrubbedCause | None) -> NoReturn:
+    """Raise ``error`` with ``cause`` as its only link: never an implicit ``__context__``.
+
+    A raise outside any ``except`` clause is not enough on Python 3.10: an exception that
+    an awaited library coroutine handled (aiohttp's ``HttpProcessingError``, quoting the
+    status line a server sent) can still be the coroutine's current exception there, and
+    becomes the ``__context__`` of whatever is raised next. So the context is dropped
+    after the raise, and the error goes on by a bare re-raise, which sets no new one.
+    """
+    try:
+        raise error from cause
+    except BaseException as raised:
+        raised.__context__ = None
+        raise
 
 
 def scrubbed_cause(exc: BaseException) -> ScrubbedCause:

@@ -51,6 +51,7 @@ from .._exceptions import (
     RateLimitError,
     UnreadableSuccessError,
     VPSOrgDeprecationWarning,
+    VPSOrgError,
     error_message,
     status_error_class,
 )
@@ -65,6 +66,7 @@ from .._retry import (
     parse_retry_after,
     verdict,
 )
+from .._secrets import clean_chain
 from ._decoding import decode_json
 from ._limiter import Limiter
 from ._raw import CAPTURE
@@ -203,41 +205,48 @@ class Pipeline:
         ``missing_ok_after_retry``: a 404 that follows an attempt whose outcome is unknown
         counts as success (a retried DELETE whose first attempt did delete).
         """
-        body = None if json is None else _json.dumps(json)
-        if (
-            self._plain
-            and not self.gate.until
-            and not self.limiter.active
-            and not logger.isEnabledFor(_DEBUG)
-        ):
-            try:
-                response = await self.transport.request(
-                    method, url, params=params, body=body, timeout=self._timeout
-                )
-            except (APIConnectionError, APIResponseValidationError) as exc:
+        try:
+            body = None if json is None else _json.dumps(json)
+            if (
+                self._plain
+                and not self.gate.until
+                and not self.limiter.active
+                and not logger.isEnabledFor(_DEBUG)
+            ):
+                try:
+                    response = await self.transport.request(
+                        method, url, params=params, body=body, timeout=self._timeout
+                    )
+                except (APIConnectionError, APIResponseValidationError) as exc:
+                    call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
+                    return await call.recover(exc)
+                except BaseException as interrupt:
+                    _interrupted(method, url, interrupt)
+                    raise
+                if 200 <= response.status < 300:
+                    budget = self.budget
+                    if budget is not None and budget.available < budget.capacity:
+                        budget.refund(self._refund)
+                    headers = response.headers
+                    if ("Deprecation" in headers or "Sunset" in headers) and (
+                        method in IDEMPOTENT_METHODS
+                    ):
+                        _warn_deprecated(method, url, headers, None)
+                    return response
                 call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
-                return await call.recover(exc)
-            except BaseException as interrupt:
-                _interrupted(method, url, interrupt)
-                raise
-            if 200 <= response.status < 300:
-                budget = self.budget
-                if budget is not None and budget.available < budget.capacity:
-                    budget.refund(self._refund)
-                headers = response.headers
-                if ("Deprecation" in headers or "Sunset" in headers) and (
-                    method in IDEMPOTENT_METHODS
-                ):
-                    _warn_deprecated(method, url, headers, None)
-                return response
-            call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
-            return await call.recover(response)
-        call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
-        if self.events:
-            return await call.run_with_events()
-        if self._deadline is None:
-            return await call.run()
-        return await call.run_within(self._deadline)
+                return await call.recover(response)
+            call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
+            if self.events:
+                return await call.run_with_events()
+            if self._deadline is None:
+                return await call.run()
+            return await call.run_within(self._deadline)
+        except VPSOrgError as error:
+            # Whichever way it was raised, what leaves the pipeline chains only vpsorg
+            # errors and scrubbed stand-ins (Python 3.10 can attach an exception that
+            # aiohttp handled as an implicit __context__). A bare raise sets no new one.
+            clean_chain(error, VPSOrgError)
+            raise
 
     async def request_json(
         self,

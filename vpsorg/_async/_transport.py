@@ -54,6 +54,7 @@ from .._exceptions import (
 from .._secrets import (
     RedactedHeader,
     Secret,
+    raise_scrubbed,
     redact_bytes,
     redact_fragments,
     redact_headers,
@@ -299,7 +300,7 @@ class AiohttpTransport:
         self._last_timeout, self._last_client_timeout = timeout, cached
         return cached
 
-    async def request(
+    async def request(  # noqa: RET503 (raise_scrubbed never returns)
         self,
         method: str,
         url: str,
@@ -402,7 +403,7 @@ class AiohttpTransport:
         # Raised here, outside the except clause, so that the aiohttp error (which may
         # quote what the server sent) is not its __context__: only the scrubbed stand-in.
         assert failure is not None  # every other way out of the try returns or raises
-        raise failure from cause
+        raise_scrubbed(failure, cause)
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, url: str) -> bytes:
         """Read and decode a body, refusing it once its decoded size passes the cap."""
