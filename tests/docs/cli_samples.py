@@ -81,16 +81,19 @@ PAGE_PORT = "8080"
 _DECIMAL = re.compile(r"(?<![\d.,])\d[\d,]*\.\d+(?![\d.])")  # 0.15, 1,025.3
 _HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
 _REQUESTS = re.compile(r"\d[\d,]* API requests")
+#: The demo's rate-limit line: how many requests fall within one second is the clock's.
+_RATE_LIMITED = re.compile(r"\d+ 429s met, \d+ pauses taken")
 
 
 def normalise(text: str) -> str:
     """``text`` without what changes between runs: ports, timestamps, decimals (times,
-    rates), request ids, request totals (the waits poll on a clock), and the column
-    widths and rule lengths those move."""
+    rates), request ids, request totals (the waits poll on a clock), the demo's 429 and
+    pause counts (the clock's too), and the column widths and rule lengths those move."""
     text = _PORT.sub(r"\1PORT", text)
     text = _TIMESTAMP.sub("TIMESTAMP", text)
     text = _HEX_ID.sub("REQUEST-ID", text)
     text = _REQUESTS.sub("N API requests", text)
+    text = _RATE_LIMITED.sub("N 429s met, N pauses taken", text)
     text = _DECIMAL.sub("N.N", text)
     lines = []
     for line in text.splitlines():
