@@ -298,15 +298,21 @@ def clean_chain(error: BaseException, ours: type[BaseException]) -> None:
     every error leaving it, so what reaches a caller, a log or an error tracker is clean
     whichever way it was raised.
     """
-    current: BaseException | None = error
-    for _ in range(_MAX_CHAIN * 2):  # bounded: a chain may loop
-        if current is None:
-            return
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending and len(seen) < _MAX_CHAIN * 4:  # bounded: a chain may loop or fork
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
         for name in ("__cause__", "__context__"):
             link = getattr(current, name)
-            if link is not None and not isinstance(link, (ours, ScrubbedCause)):
+            if link is None or isinstance(link, ScrubbedCause):
+                continue
+            if isinstance(link, ours):
+                pending.append(link)  # ours, but its own chain may hold a foreign one
+            else:
                 setattr(current, name, scrubbed_cause(link))
-        current = current.__cause__ or current.__context__
 
 
 def raise_scrubbed(error: BaseException, cause: ScrubbedCause | None) -> NoReturn:

@@ -393,3 +393,34 @@ def test_a_secret_cut_short_is_scrubbed_from_an_error_description() -> None:
     assert_no_secret(scrubbed, [secret])
     assert scrubbed == "bytearray(b'xxxxBearer [REDACTED]...') and [REDACTED] at the end"
     assert _secrets.redact_fragments(text) == text  # nothing registered any more
+
+
+def test_clean_chain_replaces_every_foreign_link_on_both_paths() -> None:
+    # Python 3.10 can attach an exception a library handled as an implicit __context__;
+    # the pipeline's clean_chain must find such a link behind a vpsorg cause as well.
+    secret = "tk-chain-0123456789"
+    inner = vpsorg.APIConnectionError("inner")
+    inner.__context__ = ValueError(f"bad status line: Bearer {secret}")
+    outer = vpsorg.OutcomeUnknownError("outer")
+    outer.__cause__ = inner
+    other = vpsorg.APITimeoutError("other")  # a second vpsorg link, on the context path
+    other.__context__ = KeyError(secret)
+    outer.__context__ = other
+    _secrets.register_secret(secret)  # as a live client's token is
+    try:
+        _secrets.clean_chain(outer, vpsorg.VPSOrgError)
+        assert outer.__cause__ is inner and outer.__context__ is other  # ours are kept
+        assert isinstance(inner.__context__, _secrets.ScrubbedCause)
+        assert isinstance(other.__context__, _secrets.ScrubbedCause)
+        assert_no_secret(outer, [secret])
+    finally:
+        _secrets.unregister_secret(secret)
+
+
+def test_clean_chain_ends_on_a_chain_that_loops() -> None:
+    first = vpsorg.APIConnectionError("first")
+    second = vpsorg.APIConnectionError("second")
+    first.__context__ = second
+    second.__context__ = first
+    _secrets.clean_chain(first, vpsorg.VPSOrgError)
+    assert first.__context__ is second and second.__context__ is first
