@@ -136,9 +136,12 @@ async def test_wait_for_many_sweeps_with_list_calls_not_one_get_per_server(
     assert result.ok
     assert [o.item for o in result] == ids
     gets = after.get("GET /api/v1/servers/{id}/", 0) - before.get("GET /api/v1/servers/{id}/", 0)
-    assert gets == 0
     lists = after.get("GET /api/v1/servers/", 0) - before.get("GET /api/v1/servers/", 0)
-    assert 1 <= lists <= 30
+    assert lists >= 1
+    # Listing sweeps, not a GET per server: a round may still end with a GET or two for
+    # servers a sweep did not show (when that is the cheaper check, docs/waiting.md), but
+    # the whole wait costs fewer requests than checking each server once by GET.
+    assert gets + lists < len(ids)
 
 
 async def test_wait_for_many_reports_missing_and_timed_out_servers() -> None:
