@@ -259,8 +259,7 @@ class AsyncServers:
                 "POST", self._pipeline.url("servers/"), Server, json=body, creates=True
             )
         except OutcomeUnknownError as error:
-            error.spec = _spec_of(body)
-            error.started_at = started_at
+            _of_create(error, _spec_of(body), started_at)
             if not reconcile:
                 raise
             server = await self._settle(error)
@@ -271,8 +270,7 @@ class AsyncServers:
         except BaseException as interrupt:  # cancelled, closed, Ctrl-C: the create may be made
             unknown = getattr(interrupt, "outcome_unknown", None)
             if isinstance(unknown, OutcomeUnknownError):
-                unknown.spec = _spec_of(body)
-                unknown.started_at = started_at
+                _of_create(unknown, _spec_of(body), started_at)
             raise
         if not wait:
             return server
@@ -613,9 +611,7 @@ class AsyncServers:
                 "create_many was interrupted while this create was in flight: it may or "
                 "may not have made a server; servers.find_created(error) settles it"
             )
-            error.spec = ServerSpec(**_spec_fields(spec))
-            error.started_at = started_at
-            return error
+            return _of_create(error, ServerSpec(**_spec_fields(spec)), started_at)
 
         async def settle(spec: SpecT, sent_at: datetime, window: float | None) -> Server | None:
             error = OutcomeUnknownError(
@@ -623,8 +619,7 @@ class AsyncServers:
                 "settling it failed: it may or may not have made a server; it is not sent "
                 "again, servers.find_created(error) settles it"
             )
-            error.spec = ServerSpec(**_spec_fields(spec))
-            error.started_at = sent_at
+            _of_create(error, ServerSpec(**_spec_fields(spec)), sent_at)
             try:
                 # The server, or why it cannot be known.
                 return await self._settle(error, settle_window=window)
@@ -1030,6 +1025,16 @@ def _create_body(
 def _spec_of(body: Mapping[str, Any]) -> ServerSpec:
     """The ServerSpec of a checked create body."""
     return ServerSpec(**{name: body[name] for name in _SPEC_FIELDS if name in body})
+
+
+def _of_create(
+    error: OutcomeUnknownError, spec: ServerSpec, started_at: datetime
+) -> OutcomeUnknownError:
+    """Mark ``error`` as the unknown outcome of the create of ``spec`` sent at
+    ``started_at``: what ``find_created`` needs to settle it."""
+    error.spec = spec
+    error.started_at = started_at
+    return error
 
 
 def _create_attempt(error: object) -> tuple[ServerSpec, datetime]:
