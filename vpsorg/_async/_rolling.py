@@ -28,7 +28,7 @@ from ._fleet import (
     error_allowance,
 )
 
-__all__ = ["BatchSize", "Batches", "batch_sizes", "check_pause", "run_rolling"]
+__all__ = ["BatchSize", "Batches", "batch_sizes", "run_rolling"]
 
 ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
@@ -94,11 +94,6 @@ def batch_sizes(batches: object, total: int) -> list[int]:
     return out
 
 
-def check_pause(pause: object) -> float:
-    """A pause between batches: a non-negative, finite number of seconds."""
-    return check_pause_seconds(pause, "pause")
-
-
 class _Progress:
     """Reports each item's final outcome in the roll-out, with its batch number."""
 
@@ -153,7 +148,7 @@ async def run_rolling(
     action's failure, or else its check's outcome (its action's, without a check).
     """
     sizes = batch_sizes(batches, len(items))
-    pause = check_pause(pause)
+    pause = check_pause_seconds(pause, "pause")
     allowed = error_allowance(max_errors, len(items))
     report = _Progress(progress, len(items), len(sizes))
     outcomes: list[Outcome[ItemT, Any]] = []
