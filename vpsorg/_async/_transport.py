@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import aiohttp
-import attrs
+import msgspec
 import yarl
 
 from .. import _runtime
@@ -81,9 +81,12 @@ if "_retry_connection" not in getattr(aiohttp.ClientSession, "ATTRS", ()):  # pr
 
 
 # What a URL may hold after the base URL to be handed to yarl as already encoded:
-# characters that quoting leaves alone, and no "." (so no dot segment to normalise).
-_PLAIN_TAIL = re.compile(r"[A-Za-z0-9_~/-]*")
+# characters that quoting leaves alone, no "." in the path (so no dot segment to
+# normalise), and a query of such characters with "=" and "&" (a list page's link).
+_PLAIN_TAIL = re.compile(r"[A-Za-z0-9_~/-]*(?:\?[A-Za-z0-9_.~=&-]*)?")
 
+#: The most URLs whose ``yarl.URL`` the transport keeps for reuse (see ``_target``).
+_MAX_TARGETS = 2048
 _ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 65536
 _TLS_MISMATCH_HINTS = (
@@ -99,12 +102,17 @@ _TLS_MISMATCH_HINTS = (
 )
 
 
-@attrs.frozen(slots=True, repr=False)
-class Response:
+class Response(msgspec.Struct, frozen=True, gc=False):
     """One HTTP response, read whole (its headers scrubbed of the client's secrets).
 
-    Its repr shows sizes, not contents: a 2xx body is not scrubbed, and an error tracker
-    that records the local variables of a traceback's frames prints their reprs.
+    Build one as ``Response(status, headers, body)`` (a custom transport does); it is
+    frozen, and compares by its fields. Its repr shows sizes, not contents: a 2xx body is
+    not scrubbed, and an error tracker that records the local variables of a traceback's
+    frames prints their reprs.
+
+    A frozen msgspec Struct, not an attrs class, because one is built per request:
+    about 60 ns against 380 ns for a frozen attrs class (``timeit``, CPython 3.11). It is
+    not tracked by the garbage collector: it holds only the headers and the body.
     """
 
     status: int
@@ -144,6 +152,10 @@ def user_agent(extra: str | None = None) -> str:
     return f"{agent} {extra}" if extra else agent
 
 
+_tcp_connect = aiohttp.TCPConnector.connect
+_current_task = asyncio.current_task
+
+
 class _Connector(aiohttp.TCPConnector):
     """A ``TCPConnector`` that records, per request, that its connection is open.
 
@@ -160,9 +172,11 @@ class _Connector(aiohttp.TCPConnector):
         super().__init__(*args, **kwargs)
         self.connected = connected
 
-    async def connect(self, *args: Any, **kwargs: Any) -> aiohttp.connector.Connection:
-        connection = await super().connect(*args, **kwargs)
-        task = asyncio.current_task()
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> aiohttp.connector.Connection:
+        # The parameters spelled out and the base method called directly: ``*args,
+        # **kwargs`` and ``super()`` cost some 4,000 instructions per request (callgrind).
+        connection = await _tcp_connect(self, req, traces, timeout)
+        task = _current_task()
         if task is not None:
             self.connected.add(task)
         return connection
@@ -190,6 +204,7 @@ class AiohttpTransport:
         self._last_client_timeout = aiohttp.ClientTimeout()
         self._max_bytes = config.limits.max_response_bytes
         self._plain_base = _plain_base(config.base_url)
+        self._targets: dict[str, str | yarl.URL] = {}  # see _target
         token = config.token.reveal()
         self._token = token
         secrets = [token]
@@ -198,6 +213,7 @@ class AiohttpTransport:
         for secret in secrets:
             register_secret(secret)
         self._unregister = weakref.finalize(self, _unregister_all, tuple(secrets))
+        # The reference asks for Content-Type on every request, GETs included.
         self._headers = {
             "Authorization": RedactedHeader("Bearer " + token),
             "Content-Type": "application/json",
@@ -287,6 +303,26 @@ class AiohttpTransport:
         self._send = self._session._request
         return self._session
 
+    def _target(self, url: str) -> str | yarl.URL:
+        """What aiohttp is handed for ``url``, kept for the next request to the same URL.
+
+        A URL under the base URL made of unreserved characters is already encoded: it is
+        handed over as ``yarl.URL(url, encoded=True)``, which yarl only splits instead of
+        requoting every part; any other is handed over as the string. The URL objects are
+        kept (at most ``_MAX_TARGETS``, then the cache starts again), so polling the same
+        servers reuses them and what aiohttp caches on them, as hand-written code that
+        builds its URLs once does.
+        """
+        base = self._plain_base
+        target: str | yarl.URL = url
+        if base is not None and url.startswith(base) and _PLAIN_TAIL.fullmatch(url, len(base)):
+            target = yarl.URL(url, encoded=True)
+        targets = self._targets
+        if len(targets) >= _MAX_TARGETS:
+            targets.clear()
+        targets[url] = target
+        return target
+
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         # Identity first: the client passes the same Timeout object on every call
         # unless a deadline shortens it, and hashing an attrs instance is not free.
@@ -329,12 +365,9 @@ class AiohttpTransport:
         failure: APIConnectionError | None = None
         cause: BaseException | None = None
         task = asyncio.current_task()
-        # A URL under the base URL made of unreserved characters is already encoded:
-        # yarl then only splits it instead of requoting every part.
-        base = self._plain_base
-        target: str | yarl.URL = url
-        if base is not None and url.startswith(base) and _PLAIN_TAIL.fullmatch(url, len(base)):
-            target = yarl.URL(url, encoded=True)
+        target = self._targets.get(url)
+        if target is None:
+            target = self._target(url)
         try:
             # Without a proxy the last three are None, aiohttp's own defaults.
             response = await self._send(
