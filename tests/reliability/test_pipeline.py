@@ -273,6 +273,27 @@ async def test_a_404_on_the_list_endpoint_hints_at_the_base_url(mocked: aiorespo
     assert "is base_url right? it should end with /api/v1/" in str(info.value)
 
 
+async def test_a_404_on_a_filtered_list_hints_at_the_base_url_and_a_later_page_does_not(
+    mocked: aioresponses,
+) -> None:
+    # The filters travel in the first page's URL, as the API's next links carry them.
+    mocked.get(BASE + "servers/?status=active&page_size=50", status=404, body="<h1>Nope</h1>")
+    mocked.get(
+        BASE + "servers/",
+        payload={"count": 60, "next": BASE + "servers/?page=2", "previous": None, "results": []},
+    )
+    mocked.get(BASE + "servers/?page=2", status=404, payload={"detail": "Invalid page."})
+    async with vpsorg.AsyncClient(token=TOKEN, base_url=BASE) as client:
+        with pytest.raises(vpsorg.NotFoundError) as info:
+            await client.servers.list(status="active", page_size=50)
+        assert "is base_url right?" in str(info.value)
+        pages = client.servers.list().pages()
+        with pytest.raises(vpsorg.NotFoundError) as later:
+            async for _ in pages:
+                pass
+    assert "base_url" not in str(later.value)
+
+
 async def test_a_404_on_one_server_does_not_hint_at_the_base_url(mocked: aioresponses) -> None:
     mocked.get(URL, status=404, payload={"detail": "Not found."})
     async with vpsorg.AsyncClient(token=TOKEN, base_url=BASE) as client:

@@ -27,7 +27,7 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from .._config import url_origin
 from .._converter import DecodeError, structure_page
@@ -144,17 +144,18 @@ class AsyncPaginator(Generic[T]):
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yield each page as it arrives, from the first."""
         pipeline = self._pipeline
-        url: str | None = self._url
-        params: Mapping[str, str] | None = self._params or None
+        # The filters go into the first URL as its query, as the API's own next links
+        # carry them: the transport then reuses that URL's object on the next listing.
+        first = f"{self._url}?{urlencode(self._params)}" if self._params else self._url
         origin = _origin(pipeline.base_url)
-        seen: set[str] = {self._url} if params is None else set()
+        seen: set[str] = {first}
+        url: str | None = first
         for _ in range(MAX_PAGES):
             if url is None:
                 return
-            response = await pipeline.request("GET", url, params=params)
+            response = await pipeline.request("GET", url)
             page = self._decode(response, url)
             yield page
-            params = None
             url = _follow(page.next, url, origin, seen, response)
             del page, response  # not held while the next page is fetched (see _iterate)
         raise _bad_page(f"more than {MAX_PAGES} pages", url or "", None)

@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import attrs
@@ -191,7 +191,7 @@ class Pipeline:
         finally:
             await self.limiter.aclose()
 
-    async def request(
+    def request(
         self,
         method: str,
         url: str,
@@ -199,65 +199,32 @@ class Pipeline:
         params: Mapping[str, str] | None = None,
         json: object = None,
         missing_ok_after_retry: bool = False,
-    ) -> Response:
+    ) -> Coroutine[Any, Any, Response]:
         """Send a request with retries; return a 2xx response or raise a vpsorg error.
 
         ``missing_ok_after_retry``: a 404 that follows an attempt whose outcome is unknown
-        counts as success (a retried DELETE whose first attempt did delete).
+        counts as success (a retried DELETE whose first attempt did delete). Awaited like
+        a coroutine method; it is `fetch` itself, without a coroutine frame of its own.
         """
-        try:
-            body = None if json is None else _json.dumps(json)
-            if (
-                self._plain
-                and not self.gate.until
-                and not self.limiter.active
-                and not logger.isEnabledFor(_DEBUG)
-            ):
-                try:
-                    response = await self.transport.request(
-                        method, url, params=params, body=body, timeout=self._timeout
-                    )
-                except (APIConnectionError, APIResponseValidationError) as exc:
-                    call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
-                    return await call.recover(exc)
-                except BaseException as interrupt:
-                    _interrupted(method, url, interrupt)
-                    raise
-                if 200 <= response.status < 300:
-                    budget = self.budget
-                    if budget is not None and budget.available < budget.capacity:
-                        budget.refund(self._refund)
-                    headers = response.headers
-                    if ("Deprecation" in headers or "Sunset" in headers) and (
-                        method in IDEMPOTENT_METHODS
-                    ):
-                        _warn_deprecated(method, url, headers, None)
-                    return response
-                call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
-                return await call.recover(response)
-            call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
-            if self.events:
-                return await call.run_with_events()
-            if self._deadline is None:
-                return await call.run()
-            return await call.run_within(self._deadline)
-        except VPSOrgError as error:
-            # Whichever way it was raised, what leaves the pipeline chains only vpsorg
-            # errors and scrubbed stand-ins (Python 3.10 can attach an exception that
-            # aiohttp handled as an implicit __context__). A bare raise sets no new one.
-            clean_chain(error, VPSOrgError)
-            raise
+        return self.fetch(
+            method,
+            url,
+            _the_response,
+            params=params,
+            json=json,
+            missing_ok_after_retry=missing_ok_after_retry,
+        )
 
-    async def request_json(
+    def request_json(
         self,
         method: str,
         url: str,
         *,
         params: Mapping[str, str] | None = None,
         json: object = None,
-    ) -> object:
-        """Send a request and decode its JSON body."""
-        return await self.fetch(method, url, decode_json, params=params, json=json)
+    ) -> Coroutine[Any, Any, object]:
+        """Send a request and decode its JSON body (awaited like `request`)."""
+        return self.fetch(method, url, decode_json, params=params, json=json)
 
     async def fetch(
         self,
@@ -268,8 +235,14 @@ class Pipeline:
         params: Mapping[str, str] | None = None,
         json: object = None,
         creates: bool = False,
+        missing_ok_after_retry: bool = False,
     ) -> T:
-        """Send a request and decode its 2xx answer with ``decode(response, method, url)``.
+        """Send a request with retries and decode its 2xx answer with ``decode(response,
+        method, url)``; raise a vpsorg error for anything else.
+
+        The common case (a first attempt that succeeds, with no deadline, no event hooks,
+        the gate open, the rate limiter idle and debug logging off) runs one transport
+        call and a few comparisons here; anything else goes through a `_Call`.
 
         For a non-idempotent request this is where a success becomes a result: an answer
         that says the API acted (2xx) but cannot be read (``decode`` fails, or the body
@@ -277,22 +250,61 @@ class Pipeline:
         plain validation error (``creates``: the request is a create, so the message
         says a server was made). A ``Deprecation`` or ``Sunset`` header is announced
         only after the result is built; a warning raised as an error carries it.
+        ``missing_ok_after_retry``: as for `request`.
         """
-        idempotent = method in IDEMPOTENT_METHODS
         try:
-            response = await self.request(method, url, params=params, json=json)
-            result = decode(response, method, url)
-        except APIResponseValidationError as error:
-            if idempotent or isinstance(error, UnreadableSuccessError):
-                raise
-            if not 200 <= error.status_code < 300:
-                raise  # an unreadable refusal: what it refused is in its status
-            server_id = raw_id(error.body) or _acted_on(url)
-            raise UnreadableSuccessError(error, server_id=server_id, created=creates) from error
-        headers = response.headers
-        if not idempotent and ("Deprecation" in headers or "Sunset" in headers):
-            _warn_deprecated(method, url, headers, result)
-        return result
+            try:
+                body = None if json is None else _json.dumps(json)
+                if (
+                    self._plain
+                    and not self.gate.until
+                    and not self.limiter.active
+                    and not logger.isEnabledFor(_DEBUG)
+                ):
+                    try:
+                        response = await self.transport.request(
+                            method, url, params=params, body=body, timeout=self._timeout
+                        )
+                    except (APIConnectionError, APIResponseValidationError) as exc:
+                        call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
+                        response = await call.recover(exc)
+                    except BaseException as interrupt:
+                        _interrupted(method, url, interrupt)
+                        raise
+                    else:
+                        if 200 <= response.status < 300:
+                            budget = self.budget
+                            if budget is not None and budget.available < budget.capacity:
+                                budget.refund(self._refund)
+                        else:
+                            call = _Call(self, method, url, params, body, missing_ok_after_retry, 1)
+                            response = await call.recover(response)
+                else:
+                    call = _Call(self, method, url, params, body, missing_ok_after_retry, 0)
+                    if self.events:
+                        response = await call.run_with_events()
+                    elif self._deadline is None:
+                        response = await call.run()
+                    else:
+                        response = await call.run_within(self._deadline)
+                result = decode(response, method, url)
+            except APIResponseValidationError as error:
+                if method in IDEMPOTENT_METHODS or isinstance(error, UnreadableSuccessError):
+                    raise
+                if not 200 <= error.status_code < 300:
+                    raise  # an unreadable refusal: what it refused is in its status
+                server_id = raw_id(error.body) or _acted_on(url)
+                raise UnreadableSuccessError(error, server_id=server_id, created=creates) from error
+            headers = response.headers
+            if "Deprecation" in headers or "Sunset" in headers:
+                _warn_deprecated(method, url, headers, result)
+            return result
+        except VPSOrgError as error:
+            # Whichever way it was raised, what leaves the pipeline chains only vpsorg
+            # errors and scrubbed stand-ins (Python 3.10 can attach an exception that
+            # aiohttp handled as an implicit __context__). A bare raise sets no new one.
+            clean_chain(error, VPSOrgError)
+            raise
 
     def status_error(
         self, response: Response, method: str, url: str, retry_after: float | None
@@ -322,12 +334,15 @@ class Pipeline:
         return cls(message, **kwargs)
 
     def _is_collection(self, url: str) -> bool:
-        """Whether ``url`` is a collection endpoint itself (``<base_url>servers/``)."""
+        """Whether ``url`` is a collection endpoint's first page (``<base_url>servers/``,
+        with filters or none): not a later page, which DRF answers 404 when it is gone."""
         if not url.startswith(self.base_url):
             return False
         rest = urlsplit(url[len(self.base_url) :])
         path = rest.path
-        return not rest.query and path.endswith("/") and path.count("/") == 1 and len(path) > 1
+        if rest.query and "page" in parse_qs(rest.query):
+            return False
+        return path.endswith("/") and path.count("/") == 1 and len(path) > 1
 
     async def _sleep(self, seconds: float, deadline: float | None, method: str, url: str) -> None:
         """Wait for the rate-limit gate to open, unless the deadline passes first."""
@@ -492,11 +507,6 @@ class _Call:
             limiter.succeeded(asyncio.get_running_loop().time())
         if pipeline.capture:
             self._capture(response)
-        headers = response.headers
-        if ("Deprecation" in headers or "Sunset" in headers) and (
-            self.method in IDEMPOTENT_METHODS
-        ):
-            _warn_deprecated(self.method, self.url, headers, None)
 
     def _capture(self, response: Response) -> None:
         """Hand the final response to the raw-response wrapper running this call."""
@@ -844,6 +854,11 @@ def _interrupted(method: str, url: str, interrupt: BaseException) -> None:
     )
     with contextlib.suppress(AttributeError, TypeError):  # an exception with __slots__
         interrupt.outcome_unknown = error  # type: ignore[attr-defined]
+
+
+def _the_response(response: Response, method: str, url: str) -> Response:
+    """The "decoding" of `Pipeline.request`: the response itself."""
+    return response
 
 
 def _warn_deprecated(method: str, url: str, headers: Mapping[str, str], result: object) -> None:

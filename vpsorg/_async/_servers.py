@@ -110,6 +110,21 @@ _JOURNALED: dict[str, JournalAction[int, Any]] = {
 }
 
 
+def _decode_server(response: Response, method: str, url: str) -> Server:
+    return decode_model(response, Server, method, url)
+
+
+def _decode_action_result(response: Response, method: str, url: str) -> ActionResult:
+    return decode_model(response, ActionResult, method, url)
+
+
+#: How ``_send`` decodes each model: a function made once, not a closure per call.
+_MODEL_DECODERS: dict[type[Any], Callable[[Response, str, str], Any]] = {
+    Server: _decode_server,
+    ActionResult: _decode_action_result,
+}
+
+
 class AsyncServers:
     """Everything you can do with servers. Reach it as ``client.servers``."""
 
@@ -286,7 +301,7 @@ class AsyncServers:
         Raises:
             NotFoundError: there is no such server.
         """
-        return await self._send("GET", self._url(server_id), Server)
+        return await self._pipeline.fetch("GET", self._url(server_id), _decode_server)
 
     async def update(
         self, server_id: int, name: str, hostname: str, backups_enabled: bool
@@ -919,9 +934,7 @@ class AsyncServers:
     async def _send(
         self, method: str, url: str, cls: type[T], *, json: object = None, creates: bool = False
     ) -> T:
-        def decode(response: Response, method: str, url: str) -> T:
-            return decode_model(response, cls, method, url)
-
+        decode: Callable[[Response, str, str], T] = _MODEL_DECODERS[cls]
         return await self._pipeline.fetch(method, url, decode, json=json, creates=creates)
 
     async def _settle(

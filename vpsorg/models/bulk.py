@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import attrs
+import msgspec
 
 from .._exceptions import VPSOrgError
 
@@ -47,8 +48,7 @@ ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
 
 
-@attrs.frozen(slots=True)
-class Succeeded(Generic[ItemT, ValueT]):
+class Succeeded(msgspec.Struct, Generic[ItemT, ValueT], frozen=True):
     """The outcome of an item that succeeded: ``ok`` is ``True`` and ``value`` is the result.
 
     Attributes:
@@ -71,8 +71,7 @@ class Succeeded(Generic[ItemT, ValueT]):
         return None
 
 
-@attrs.frozen(slots=True)
-class Failed(Generic[ItemT]):
+class Failed(msgspec.Struct, Generic[ItemT], frozen=True):
     """The outcome of an item that failed: ``ok`` is ``False`` and ``error`` says why.
 
     Attributes:
