@@ -33,8 +33,15 @@ except ImportError:
     json_loads = json.loads
     JSON_LIBRARY = "json (standard library)"
 
+#: Set to ``asyncio`` to run every async client on the standard library's loop even
+#: where uvloop is installed (child processes inherit it): the condition of issue 23's
+#: side-by-side run. Any other value, or none: uvloop when importable.
+LOOP_ENV = "VPSORG_BENCH_LOOP"
+
 new_event_loop: Callable[[], asyncio.AbstractEventLoop]
 try:
+    if os.environ.get(LOOP_ENV) == "asyncio":
+        raise ImportError(f"{LOOP_ENV}=asyncio")
     import uvloop
 
     new_event_loop = uvloop.new_event_loop
