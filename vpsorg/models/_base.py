@@ -28,6 +28,17 @@ pickle or cattrs; msgspec's decoding does not go through the metaclass. The conv
 builds the models it could not decode strictly by such a call (see `vpsorg._converter`).
 ``msgspec.structs.replace()`` copies a model without a call, so it applies no rule:
 ``attrs.evolve()`` is the way to change a field.
+
+Garbage collection: msgspec's ``gc=False`` (instances never tracked by the collector)
+would take the decoded servers out of the collector's work. A decoded ``Server`` is
+tracked because its ``ServerStatus`` member is a tracked object (``Plan`` and
+``OperatingSystem`` hold only scalars and are not); none of these frozen models can form
+a cycle by decoding. Measured under callgrind with weak references dropped, it would cut
+a list page of 50 from 934,000 to 870,000 instructions (the collector's share from
+38,000 to 7,400) and a decoded detail body from 380,000 to 364,000. It is not used:
+msgspec refuses ``gc=False`` together with ``weakref=True``, and weak references are a
+promise of these models (above, and in docs/async-client.md). A page, holding a mutable
+list a user could make a cycle with, would stay tracked in any case.
 """
 
 from __future__ import annotations
