@@ -8,23 +8,32 @@ Rules kept here, out of the models:
   instead of silently converted;
 - timestamps are RFC 3339 strings.
 
-Two more rules live in the models' ``__post_init__`` so every path applies them: a
-status vpsorg does not know stays a plain ``str`` (known ones become
-[`ServerStatus`][vpsorg.ServerStatus] members), and a naive timestamp is taken as UTC.
+Two more rules hold on every path: a status vpsorg does not know stays a plain ``str``
+(known ones become [`ServerStatus`][vpsorg.ServerStatus] members), and a naive timestamp
+is taken as UTC.
 
 The fast path is msgspec decoding JSON bytes straight into the models, frozen msgspec
 Structs that attrs' functions understand (``msgspec.json.Decoder(Server)``; see
 ``vpsorg/models/_base.py`` for why Structs): parse, type checks and object building in one
-pass of C code. When it refuses the data, the same data runs through a detailed cattrs
-converter (built on `cattrs.preconf.msgspec`, so timestamps are parsed by msgspec's
+pass of C code, with no Python code per model. Its types are strict: a status must be a
+``ServerStatus`` value and a timestamp must carry an offset, which is what the rules
+produce. When it refuses the data, the same bytes are decoded with lenient twins of the
+models (`_lenient()`: the same fields, a status any ``str``, a plain ``datetime``;
+the nested models without a rule are shared), and the real models are built from them by
+a call, which applies the rules (`vpsorg.models._base.ModelMeta`). A page with one new
+status decodes whole that way. Only when the twins refuse too does a detailed cattrs
+converter run (built on `cattrs.preconf.msgspec`, so timestamps are parsed by msgspec's
 own RFC 3339 parser and both paths accept exactly the same strings), whose only job is a
-message naming the bad field. The two paths agree on every input; a property test holds
+message naming the bad field. The paths agree on every input; a property test holds
 them to it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -37,6 +46,7 @@ from cattrs.gen import make_dict_structure_fn
 from cattrs.preconf.msgspec import make_converter
 
 from .models import ActionResult, OperatingSystem, Plan, ResourceUsage, Server, ServerRef
+from .models._base import Model, accepted_type
 
 __all__ = [
     "DecodeError",
@@ -98,7 +108,11 @@ def _page_decoder(item_type: type[Any]) -> msgspec.json.Decoder[Any]:
 def structure_json(raw: bytes, cls: type[T]) -> T:
     """Build a model from JSON bytes in one pass, or raise `DecodeError`."""
     try:
-        return _decoder(cls).decode(raw)  # type: ignore[no-any-return]
+        try:
+            model: T = _decoder(cls).decode(raw)
+        except msgspec.ValidationError as refused:
+            model = _leniently(lambda type_: _decoder(type_).decode(raw), cls, refused)
+        return model
     except msgspec.ValidationError as exc:
         data = _parse(raw)  # the type was wrong before the end: is the rest JSON at all?
         if type(data) is not dict:
@@ -161,9 +175,10 @@ def structure(data: object, cls: type[T]) -> T:
     if type(data) is not dict:
         raise DecodeError(f"{cls.__name__}: expected a JSON object, got {_json_type(data)}")
     try:
-        return msgspec.convert(data, cls)
+        model: T = _convert(data, cls)
     except msgspec.ValidationError as exc:
         raise _explain(data, cls, cls.__name__, exc) from None
+    return model
 
 
 def structure_many(items: object, cls: type[T]) -> list[T]:
@@ -171,9 +186,10 @@ def structure_many(items: object, cls: type[T]) -> list[T]:
     if type(items) is not list:
         raise DecodeError(f"expected a JSON array of {cls.__name__}, got {_json_type(items)}")
     try:
-        return msgspec.convert(items, list[cls])  # type: ignore[valid-type]
+        models: list[T] = _convert(items, list[cls])  # type: ignore[valid-type]
     except msgspec.ValidationError as exc:
         raise _explain_results(items, cls, "", exc) from None
+    return models
 
 
 def structure_page(
@@ -187,7 +203,10 @@ def structure_page(
     `DecodeError` naming the problem.
     """
     try:
-        page = _page_decoder(item_type).decode(raw)
+        try:
+            page = _page_decoder(item_type).decode(raw)
+        except msgspec.ValidationError as refused:
+            page = _leniently(lambda type_: _page_decoder(type_).decode(raw), item_type, refused)
     except msgspec.ValidationError as exc:
         raise _explain_page(_parse(raw), item_type, exc) from None
     except msgspec.DecodeError:
@@ -197,6 +216,75 @@ def structure_page(
     if type(page) is list:
         return None, None, None, page
     return page.count, page.next or None, page.previous or None, page.results
+
+
+# -- the lenient path: twins of the models, when the strict types refuse ----------------
+
+
+def _leniently(decode: Callable[[Any], Any], type_: Any, refused: msgspec.ValidationError) -> Any:
+    """``decode(type_)`` refused the data: decode it into ``type_``'s lenient twin and
+    build the real models from that, or raise the twin's `msgspec.ValidationError`
+    (``refused`` itself when ``type_`` has no twin)."""
+    twin = _lenient(type_)
+    if twin is type_:
+        raise refused
+    return _promote(decode(twin))
+
+
+def _convert(data: object, type_: Any) -> Any:
+    """`msgspec.convert()` of decoded JSON, with the lenient twins where it refuses."""
+    try:
+        return msgspec.convert(data, type_)
+    except msgspec.ValidationError as refused:
+        return _leniently(lambda twin: msgspec.convert(data, twin), type_, refused)
+
+
+#: each lenient twin and the model it stands for
+_real: dict[type[Any], type[Any]] = {}
+
+
+@functools.cache
+def _lenient(type_: Any) -> Any:
+    """``type_`` with every model in it that has a rule replaced by its lenient twin
+    (`msgspec.defstruct()`: the same fields, each by the type its rule accepts); itself
+    when nothing in it has a rule. ``Plan`` and the like are shared by both."""
+    if isinstance(type_, type) and issubclass(type_, Model):
+        fields = msgspec.structs.fields(type_)
+        types_ = [_lenient(accepted_type(field.type)) for field in fields]
+        if all(new is field.type for new, field in zip(types_, fields, strict=True)):
+            return type_
+        twin = msgspec.defstruct(
+            f"Lenient{type_.__name__}",
+            [
+                (field.name, new) if field.required else (field.name, new, field.default)
+                for new, field in zip(types_, fields, strict=True)
+            ],
+        )
+        _real[twin] = type_
+        return twin
+    args = typing.get_args(type_)
+    origin = typing.get_origin(type_)
+    if origin not in (list, typing.Union, types.UnionType):
+        return type_
+    new_args = tuple(_lenient(arg) for arg in args)
+    if new_args == args:
+        return type_
+    if origin is list:
+        return types.GenericAlias(list, new_args)
+    return typing.Union.__getitem__(new_args)
+
+
+def _promote(value: Any) -> Any:
+    """The real models of what a lenient twin decoded, each built by a call (so its
+    rules apply); anything else as it is."""
+    real = _real.get(type(value))
+    if real is not None:
+        return real(**{name: _promote(getattr(value, name)) for name in value.__struct_fields__})
+    if type(value) is list:
+        return [_promote(item) for item in value]
+    if type(value) is Page:
+        return Page(_promote(value.results), value.count, value.next, value.previous)
+    return value
 
 
 # -- the detailed path: cattrs, only to explain a failure -------------------------------
@@ -304,7 +392,7 @@ def _explain_results(items: list[Any], cls: type[Any], prefix: str, fast: Except
         if type(item) is not dict:
             return DecodeError(f"{path}: expected a JSON object, got {_json_type(item)}")
         try:
-            msgspec.convert(item, cls)
+            _convert(item, cls)
         except msgspec.ValidationError as exc:
             return _explain(item, cls, path, exc)
     return DecodeError(f"{prefix or cls.__name__}: {fast}")  # pragma: no cover - defensive

@@ -269,3 +269,135 @@ def test_structure_page_names_the_problem(body: bytes | str, message: str) -> No
     raw = body.encode() if isinstance(body, str) else body
     with pytest.raises(DecodeError, match=message):
         structure_page(raw, Server)
+
+
+# -- what the strict decoder refuses: the lenient twins, then the rules -----------------
+
+NEW = {"status": "migrating", "created_at": "2025-01-10T14:30:00"}  # a new status, a naive time
+UTC_1430 = datetime(2025, 1, 10, 14, 30, tzinfo=timezone.utc)
+
+
+def _by_every_path(data: dict[str, Any]) -> list[Server]:
+    """``data`` decoded by each entry point: bytes, a dict, a page, a bare page, a list."""
+    raw = json.dumps(data).encode()
+    return [
+        structure_json(raw, Server),
+        structure(data, Server),
+        structure_page(json.dumps({"results": [data]}).encode(), Server)[3][0],
+        structure_page(json.dumps([data]).encode(), Server)[3][0],
+        structure_many([data], Server)[0],
+    ]
+
+
+@pytest.mark.parametrize("base", [DETAIL_12345, SUMMARY_12345], ids=["detail", "summary"])
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "migrating"}, {"created_at": "2025-01-10T14:30:00"}, NEW],
+    ids=["new-status", "naive", "both"],
+)
+def test_what_the_fast_decoder_refuses_is_decoded_with_the_rules_on_every_path(
+    base: dict[str, Any], change: dict[str, str]
+) -> None:
+    data = {**base, **change}
+    for server in _by_every_path(data):
+        assert type(server) is Server
+        assert server.id == base["id"] and server.plan == structure(base, Server).plan
+        if "status" in change:
+            assert server.status == "migrating" and type(server.status) is str
+        else:
+            assert server.status is ServerStatus.ACTIVE
+        if "created_at" in change:
+            assert server.created_at == UTC_1430
+        assert server.created_at.tzinfo is not None and server.updated_at.tzinfo is not None
+
+
+def test_a_page_with_one_new_status_decodes_whole() -> None:
+    servers = [{**SUMMARY_12345, "id": i} for i in range(1, 6)]
+    servers[2] = {**servers[2], **NEW}
+    for body in ({"count": 5, "next": "https://x/?page=2", "results": servers}, servers):
+        count, next_url, _, results = structure_page(json.dumps(body).encode(), Server)
+        assert [s.id for s in results] == [1, 2, 3, 4, 5]
+        assert all(type(s) is Server for s in results)
+        assert [type(s.status) for s in results] == [ServerStatus] * 2 + [str] + [ServerStatus] * 2
+        assert results[2].status == "migrating" and results[2].created_at == UTC_1430
+        if type(body) is dict:
+            assert (count, next_url) == (5, "https://x/?page=2")
+    assert structure_many(servers, Server) == results
+
+
+def test_an_action_results_server_with_a_new_status_is_kept() -> None:
+    server: dict[str, object] = {"id": 1, "name": "a", "status": "x"}
+    data = {"status": "success", "message": "m", "server": server}
+    for result in (
+        structure_json(json.dumps(data).encode(), ActionResult),
+        structure(data, ActionResult),
+    ):
+        assert type(result) is ActionResult and type(result.server) is vpsorg.ServerRef
+        assert result.server.status == "x" and type(result.server.status) is str
+        assert result == ActionResult("success", "m", vpsorg.ServerRef(1, "a", "x"))
+    known = {**data, "server": {**server, "status": "starting"}}
+    assert structure_json(json.dumps(known).encode(), ActionResult).server.status is (
+        ServerStatus.STARTING
+    )
+
+
+def test_decoded_models_equal_and_hash_as_the_ones_a_user_builds() -> None:
+    for change in ({}, NEW):
+        data = {**DETAIL_12345, **change}
+        built = Server(
+            **{
+                **{k: v for k, v in data.items() if k not in ("plan", "os", "resource_usage")},
+                "plan": vpsorg.Plan(**data["plan"]),
+                "os": vpsorg.OperatingSystem(**data["os"]),
+                "resource_usage": vpsorg.ResourceUsage(**data["resource_usage"]),
+                "created_at": datetime.fromisoformat(data["created_at"].replace("Z", "+00:00")),
+                "updated_at": datetime.fromisoformat(data["updated_at"].replace("Z", "+00:00")),
+            }
+        )
+        for server in _by_every_path(data):
+            assert server == built and hash(server) == hash(built)
+            assert type(server.status) is type(built.status)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "12"}, "Server.id: expected an integer, got string"),
+        ({"status": 3}, "Server.status: expected a string, got number"),
+        ({"created_at": "2025-01-10"}, "Server.created_at: not an RFC 3339 timestamp"),
+        ({"plan": None}, "Server.plan"),
+    ],
+)
+def test_a_body_the_lenient_twin_refuses_too_names_the_field_as_before(
+    change: dict[str, object], message: str
+) -> None:
+    # Beside a new status and a naive time, which alone would decode.
+    data = {**DETAIL_12345, **NEW, **change}
+    pattern = message.replace(".", r"\.")
+    with pytest.raises(DecodeError, match=pattern):
+        structure_json(json.dumps(data).encode(), Server)
+    with pytest.raises(DecodeError, match=pattern):
+        structure(data, Server)
+    action = {
+        "status": "success",
+        "message": "m",
+        "server": {"id": "1", "name": "a", "status": "x"},
+    }
+    with pytest.raises(DecodeError, match=r"ActionResult\.server\.id: expected an integer"):
+        structure_json(json.dumps(action).encode(), ActionResult)
+
+
+def test_a_page_names_the_server_the_twin_refuses_not_the_one_with_a_new_status() -> None:
+    servers = [{**SUMMARY_12345, **NEW}, SUMMARY_12345, {**SUMMARY_12345, "status": None}]
+    message = r"results\[2\]\.status: expected a string, got null"
+    with pytest.raises(DecodeError, match=message):
+        structure_page(json.dumps({"results": servers}).encode(), Server)
+    with pytest.raises(DecodeError, match=message):
+        structure_page(json.dumps(servers).encode(), Server)
+    with pytest.raises(DecodeError, match=r"^\[2\]\.status: expected a string, got null"):
+        structure_many(servers, Server)
+    # Refused by type before the end, then cut off: not JSON, whichever decoder saw it.
+    with pytest.raises(NotJSONError):
+        structure_page(json.dumps({"results": servers[:1]}).encode()[:-3], Server)
+    with pytest.raises(NotJSONError):
+        structure_json(json.dumps(servers[0]).encode()[:-3], Server)

@@ -7,19 +7,23 @@ What the API sends is a `Model`: a frozen msgspec Struct that
 attrs' functions understand (``attrs.fields``, ``attrs.asdict``, ``attrs.evolve``); see
 that module for why. What you send, [`ServerSpec`][vpsorg.ServerSpec], is a frozen attrs class.
 
-Two rules live in the models themselves, so that every way of building one (decoding, the
-detailed converter, or a user's own call) gives the same object: a known status string
-becomes its [`ServerStatus`][vpsorg.ServerStatus] member, and a naive timestamp is taken as UTC.
+Two rules hold on every way of building one (decoding, the detailed converter, or a
+user's own call), so each gives the same object: a known status string becomes its
+[`ServerStatus`][vpsorg.ServerStatus] member, and a naive timestamp is taken as UTC. The
+decoder reads a status as a ``ServerStatus`` and requires a timestamp's offset, in C with
+no Python code per model; the converter decodes what that refuses (a status vpsorg does
+not know, kept as a plain ``str``; a naive time) with lenient twins and applies the
+rules; a call applies them through the models' metaclass (see ``._base``).
 """
 
 import enum
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import msgspec
 
-from ._base import Model
+from ._base import Model, Rule
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -68,21 +72,36 @@ class ServerStatus(str, enum.Enum):
 
 _STATUS_BY_VALUE: "dict[str, ServerStatus]" = {s.value: s for s in ServerStatus}
 
+# The rules of a call (see ._base): the decoder takes only what they would produce.
+_status_member = _STATUS_BY_VALUE.get
+_UTC = timezone.utc
+
+
+def _member_if_known(value: object) -> object:
+    try:
+        return _status_member(value, value)  # type: ignore[call-overload]
+    except TypeError:
+        return value  # unhashable, so not a str: kept as given, as attrs itself would
+
+
+def _utc_if_naive(value: object) -> object:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value
+
+
 if TYPE_CHECKING:
     #: A status as returned by the API: a known `ServerStatus` or any other string.
     StatusValue: TypeAlias = ServerStatus | str
+    #: A timezone-aware time.
+    AwareDatetime: TypeAlias = datetime
 else:
-    # At runtime the field is a plain ``str`` to the decoder (msgspec refuses a union of a
-    # str enum and str); ``__post_init__`` swaps known values for their member, so
-    # what type checkers see (``ServerStatus | str``) is what the object holds.
-    StatusValue = str
-
-
-# The post-init hooks run for every decoded object, so they are kept to a few bytecodes
-# (they are inside the per-server figures of ``python -m benchmarks`` case 4).
-_status_member = _STATUS_BY_VALUE.get
-_set = msgspec.structs.force_setattr
-_UTC = timezone.utc
+    # At runtime the decoder reads a known status straight into its member and requires
+    # an offset on a timestamp, in C (msgspec refuses a union of a str enum and str). The
+    # converter decodes what they refuse (a new status, a naive time) with a lenient twin
+    # whose fields are the rules' ``accepts`` types, then applies the rules.
+    StatusValue = Annotated[ServerStatus, Rule(str, _member_if_known)]
+    AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True), Rule(datetime, _utc_if_naive)]
 
 
 @attrs_compatible
@@ -166,24 +185,12 @@ class Server(Model):
     location: str
     plan: Plan
     os: OperatingSystem
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
     ipv6_address: str | None = None
     backups_enabled: bool | None = None
     resource_usage: ResourceUsage | None = None
     message: str | None = None
-
-    def __post_init__(self) -> None:
-        try:
-            status = _status_member(self.status)
-            if status is not None:
-                _set(self, "status", status)
-            if self.created_at.tzinfo is None:
-                _set(self, "created_at", self.created_at.replace(tzinfo=_UTC))
-            if self.updated_at.tzinfo is None:
-                _set(self, "updated_at", self.updated_at.replace(tzinfo=_UTC))
-        except (TypeError, AttributeError):
-            pass  # not a str or not a datetime: kept as given, as attrs itself would
 
 
 @attrs_compatible
@@ -194,14 +201,6 @@ class ServerRef(Model):
     id: int
     name: str
     status: StatusValue
-
-    def __post_init__(self) -> None:
-        try:
-            status = _status_member(self.status)
-        except TypeError:
-            return  # not a str: kept as given, as attrs itself would
-        if status is not None:
-            _set(self, "status", status)
 
 
 @attrs_compatible
