@@ -36,7 +36,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 import cattrs
@@ -52,6 +52,7 @@ __all__ = [
     "DecodeError",
     "NotJSONError",
     "Page",
+    "SharedParts",
     "raw_id",
     "structure",
     "structure_json",
@@ -285,6 +286,64 @@ def _promote(value: Any) -> Any:
     if type(value) is Page:
         return Page(_promote(value.results), value.count, value.next, value.previous)
     return value
+
+
+# -- sharing what many servers hold alike -----------------------------------------------
+
+#: The most distinct plans, images or locations one `SharedParts` keeps.
+_MAX_SHARED = 4096
+_astuple = msgspec.structs.astuple
+_set_field = msgspec.structs.force_setattr
+
+
+class SharedParts:
+    """Makes the servers one bulk call keeps share their equal parts.
+
+    A fleet has a few plans, images and data centres, but each decoded `Server` holds
+    its own `Plan`, `OperatingSystem` and ``location`` string: some 490 of the ~1,120
+    bytes a detail-view server takes. ``get_many`` passes every server it keeps through
+    one of these, which swaps each part for an equal one seen before in the same call
+    (models are frozen, so sharing an equal part changes nothing a user can see). About
+    0.5 µs a server; ``python -m benchmarks`` case 5 measures the memory it saves.
+    Anything that is not a `Server` is returned as given.
+    """
+
+    __slots__ = ("_locations", "_plans", "_systems")
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[Any, ...], Plan] = {}
+        self._systems: dict[tuple[Any, ...], OperatingSystem] = {}
+        self._locations: dict[str, str] = {}
+
+    def __call__(self, value: T) -> T:
+        if type(value) is not Server:
+            return value
+        server = cast("Server", value)
+        self._share(server, "plan", server.plan, self._plans)
+        self._share(server, "os", server.os, self._systems)
+        location = server.location
+        known = self._locations.get(location) if type(location) is str else location
+        if known is None:
+            if len(self._locations) < _MAX_SHARED:
+                self._locations[location] = location
+        elif known is not location:
+            _set_field(server, "location", known)
+        return value
+
+    @staticmethod
+    def _share(server: Server, name: str, part: Any, seen: dict[tuple[Any, ...], Any]) -> None:
+        if not isinstance(part, (Plan, OperatingSystem)):
+            return  # a user-built server may hold anything
+        key = (type(part), *_astuple(part))
+        try:
+            known = seen.get(key)
+        except TypeError:  # a user-built part holding something unhashable
+            return
+        if known is None:
+            if len(seen) < _MAX_SHARED:
+                seen[key] = part
+        elif known is not part:
+            _set_field(server, name, known)
 
 
 # -- the detailed path: cattrs, only to explain a failure -------------------------------

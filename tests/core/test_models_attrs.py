@@ -17,7 +17,7 @@ from attrs.exceptions import FrozenInstanceError
 
 import vpsorg
 from tests.conftest import DETAIL_12345, SUMMARY_12345
-from vpsorg._converter import structure_json, structure_page
+from vpsorg._converter import SharedParts, structure_json, structure_page
 from vpsorg.models import ActionResult, OperatingSystem, Plan, ResourceUsage, ServerPage, ServerRef
 
 RESPONSE_MODELS = (
@@ -81,10 +81,12 @@ def test_equal_models_are_equal_and_hash_alike() -> None:
     assert one != attrs.asdict(one)  # type: ignore[comparison-overlap]
 
 
-def test_models_take_weak_references_pickle_and_copy() -> None:
+def test_models_pickle_and_copy_and_stay_out_of_the_garbage_collector() -> None:
     server = detail()
-    ref = weakref.ref(server)
-    assert ref() is server
+    # gc=False (see vpsorg/models/_base.py): never tracked, so no weak references.
+    assert not gc.is_tracked(server) and not gc.is_tracked(server.resource_usage)
+    with pytest.raises(TypeError):
+        weakref.ref(server)
     assert pickle.loads(pickle.dumps(server)) == server
     assert copy.deepcopy(server) == server and copy.copy(server) == server
     assert pickle.loads(pickle.dumps(server)).status is vpsorg.ServerStatus.ACTIVE
@@ -155,6 +157,34 @@ def test_a_page_of_list_view_servers_leaves_their_plan_and_os_to_reference_count
         page = json.dumps({"results": results}).encode()
         servers = structure_page(page, vpsorg.Server)[3]
         assert not any(gc.is_tracked(s.plan) or gc.is_tracked(s.os) for s in servers)
-        # The servers stay tracked (msgspec refuses gc=False with weak references; see
-        # _base). A page holds a mutable list, so a user could make a cycle: tracked too.
+        # The servers are gc=False (see _base). A page holds a mutable list, so a user
+        # could make a cycle with it: it stays tracked.
+        assert not any(gc.is_tracked(s) for s in servers)
         assert gc.is_tracked(ServerPage(count=None, next=None, previous=None, results=servers))
+
+
+def test_shared_parts_makes_equal_plans_images_and_locations_one_object() -> None:
+    shared = SharedParts()
+    one, two = detail(), detail()
+    other = structure_json(
+        json.dumps({**DETAIL_12345, "plan": {**DETAIL_12345["plan"], "vcpus": 64}}).encode(),
+        vpsorg.Server,
+    )
+    assert one.plan is not two.plan and one.os is not two.os
+    for server in (one, two, other):
+        assert shared(server) is server
+    assert two.plan is one.plan and two.os is one.os and two.location is one.location
+    assert two == detail()  # nothing a user can see changed
+    assert other.plan is not one.plan and other.plan.vcpus == 64 and other.os is one.os
+    # Anything else passes through untouched, a user-built odd part included.
+    assert shared("x") == "x"
+    odd = attrs.evolve(one, plan=["not", "a", "plan"])  # type: ignore[arg-type]
+    assert shared(odd).plan == ["not", "a", "plan"]
+
+
+async def test_get_many_keeps_servers_that_share_their_equal_parts(
+    api: vpsorg.AsyncClient,
+) -> None:
+    result = await api.servers.get_many([12345, 12345, 12345])
+    plans = {id(outcome.value.plan) for outcome in result.succeeded}
+    assert len(result.succeeded) == 3 and len(plans) == 1

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from typing import Any
 
 import pytest
 from aioresponses import aioresponses
 
 import vpsorg
 from tests.conftest import BASE, SUMMARY_12345, requests_of, sample
+from vpsorg._async import _pagination
+from vpsorg._converter import structure_page
 from vpsorg.simulator import Simulator
 
 SERVERS = BASE + "servers/"
@@ -242,18 +245,33 @@ async def test_a_bad_item_names_the_field_the_status_and_the_url(
     assert error.url == SERVERS
 
 
-async def test_a_listing_holds_no_earlier_item_while_it_fetches_the_next_page(
-    sim: Simulator,
+class _TrackedResults(list):  # type: ignore[type-arg]
+    """A page's results as a list that takes weak references (the models take none)."""
+
+    __slots__ = ("__weakref__",)
+
+
+async def test_a_listing_holds_no_earlier_page_while_it_fetches_the_next_one(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Items the caller has let go of must be freed by reference counting before the next
-    # page's request, not kept by the paginator until the garbage collector finds them.
-    refs: list[weakref.ref[vpsorg.Server]] = []
+    # The items of a page the caller has gone past must be freed by reference counting
+    # before the next page's request, not kept by the paginator until the garbage
+    # collector finds them. The models are not weak-referenceable (gc=False), so each
+    # page's results list is watched: only it, the page and the caller hold the items.
+    refs: list[weakref.ref[list[vpsorg.Server]]] = []
     alive_at_each_fetch: list[int] = []
+
+    def watched(raw: bytes, item_type: type[Any]) -> tuple[Any, ...]:
+        count, next_url, previous, results = structure_page(raw, item_type)
+        tracked = _TrackedResults(results)
+        refs.append(weakref.ref(tracked))
+        return count, next_url, previous, tracked
 
     def hook(event: vpsorg.Event) -> None:
         if isinstance(event, vpsorg.CallStarted) and event.method == "GET":
             alive_at_each_fetch.append(sum(ref() is not None for ref in refs))
 
+    monkeypatch.setattr(_pagination, "structure_page", watched)
     async with vpsorg.AsyncClient(
         token=sim.token, base_url=sim.base_url, event_hooks=[hook]
     ) as client:
@@ -261,11 +279,9 @@ async def test_a_listing_holds_no_earlier_item_while_it_fetches_the_next_page(
             await client.servers.create(name=f"extra-{n}", plan_id=1, os_id=5, location="us-west")
         gc.disable()  # so that only reference counting can free them
         try:
-            async for server in client.servers.list(page_size=2):
-                refs.append(weakref.ref(server))
-            del server
+            seen = [server.id async for server in client.servers.list(page_size=2)]
         finally:
             gc.enable()
-    assert len(refs) == len(sim.servers()) == 6
-    # One call per page; at each, only the item the loop variable still holds is alive.
-    assert alive_at_each_fetch == [0, 1, 1]
+    assert len(seen) == len(sim.servers()) == 6 and len(refs) == 3
+    # One call per page; at each, no earlier page's results are alive.
+    assert alive_at_each_fetch == [0, 0, 0]

@@ -169,6 +169,7 @@ async def run_bulk(
     max_errors: MaxErrors = None,
     journal: JournalRun[ItemT, ValueT] | None = None,
     in_flight_error: Callable[[ItemT], Exception] | None = None,
+    keep: Callable[[ValueT], ValueT] | None = None,
 ) -> BulkResult[ItemT, ValueT]:
     """Run ``fn`` on every item, at most ``concurrency`` at a time.
 
@@ -181,7 +182,8 @@ async def run_bulk(
     ``partial_result``, where an item in flight holds ``in_flight_error(item)`` (by
     default an ``OutcomeUnknownError``). With a ``journal``, each item runs through it
     (``journal.run(index, item, fn)``): it records the item's state and skips what a
-    previous run finished.
+    previous run finished. ``keep``, when given, is applied to each value before its
+    outcome keeps it (``get_many`` shares the equal parts of the servers it keeps).
     """
     _check_fn(fn)
     check_concurrency(concurrency)
@@ -203,9 +205,12 @@ async def run_bulk(
             item = pending[index]
             try:
                 if journal is None:
-                    outcome: Outcome[ItemT, ValueT] = Succeeded(item, await fn(item))
+                    value = await fn(item)
                 else:
-                    outcome = Succeeded(item, await journal.run(index, item, fn))
+                    value = await journal.run(index, item, fn)
+                outcome: Outcome[ItemT, ValueT] = Succeeded(
+                    item, value if keep is None else keep(value)
+                )
                 counts[0] += 1
             except Exception as exc:
                 outcome = Failed(item, exc)

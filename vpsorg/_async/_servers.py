@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
+from .._converter import SharedParts
 from .._exceptions import (
     AmbiguousCreateError,
     InvalidInputError,
@@ -564,7 +565,14 @@ class AsyncServers:
         """
         items = _bulk_items(server_ids, "server_ids", concurrency, progress, max_errors)
         return await self._run_bulk(
-            self.get, items, _JOURNALED["get"], concurrency, progress, max_errors, journal
+            self.get,
+            items,
+            _JOURNALED["get"],
+            concurrency,
+            progress,
+            max_errors,
+            journal,
+            keep=SharedParts(),  # the servers kept share their equal plans, images, places
         )
 
     async def create_many(
@@ -898,6 +906,7 @@ class AsyncServers:
         max_errors: MaxErrors,
         journal: JournalLike | None,
         in_flight_error: Callable[[T], Exception] | None = None,
+        keep: Callable[[U], U] | None = None,
     ) -> BulkResult[T, U]:
         """One bulk call over ``items``, through its journal when one is given."""
         with journal_run(journal, action, items) as run:
@@ -909,6 +918,7 @@ class AsyncServers:
                 max_errors=max_errors,
                 journal=run,
                 in_flight_error=in_flight_error,
+                keep=keep,
             )
 
     def _power_cycle(self, timeout: float) -> Callable[[int], Awaitable[ActionResult]]:

@@ -105,7 +105,7 @@ else:
 
 
 @attrs_compatible
-class Plan(Model):
+class Plan(Model, gc=False):
     """A VPS plan: the size of a server.
 
     Attributes:
@@ -126,7 +126,7 @@ class Plan(Model):
 
 
 @attrs_compatible
-class OperatingSystem(Model):
+class OperatingSystem(Model, gc=False):
     """An operating system image, e.g. ``OperatingSystem(id=5, name="Ubuntu 22.04 LTS")``."""
 
     id: int
@@ -134,7 +134,7 @@ class OperatingSystem(Model):
 
 
 @attrs_compatible
-class ResourceUsage(Model):
+class ResourceUsage(Model, gc=False):
     """Current resource use of a server (detail view only).
 
     Attributes:
@@ -151,7 +151,7 @@ class ResourceUsage(Model):
 
 
 @attrs_compatible
-class Server(Model):
+class Server(Model, gc=False):
     """A virtual private server.
 
     The list view carries a subset of the detail view: fields only the detail view has
@@ -194,7 +194,7 @@ class Server(Model):
 
 
 @attrs_compatible
-class ServerRef(Model):
+class ServerRef(Model, gc=False):
     """The short form of a server inside an [`ActionResult`][vpsorg.ActionResult]: id, name
     and status."""
 
@@ -204,7 +204,7 @@ class ServerRef(Model):
 
 
 @attrs_compatible
-class ActionResult(Model):
+class ActionResult(Model, gc=False):
     """The answer to start, stop or reboot.
 
     Attributes:
