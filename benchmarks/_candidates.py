@@ -48,7 +48,7 @@ CANDIDATES: tuple[tuple[str, str, str], ...] = (
     ("connector_add", "`_Connector.connect`: a coroutine layer + `current_task` + set add", ""),
     ("length_encoding", "transport: Content-Length and Content-Encoding header reads", ""),
     ("deprecation", "transport: `'Deprecation' in headers or 'Sunset' in headers`", ""),
-    ("response_attrs", "transport: `Response(...)` (frozen attrs, slots)", ""),
+    ("response_attrs", "transport: `Response(...)` (a frozen msgspec Struct)", ""),
     ("response_tuple", "prototype: a plain tuple instead", "response_attrs"),
     ("headers_sdk", "aiohttp per request: `CIMultiDict(session headers)`, the SDK's 5", ""),
     ("headers_tuned", "the same with the hand-tuned session's 2", "headers_sdk"),
@@ -56,9 +56,8 @@ CANDIDATES: tuple[tuple[str, str, str], ...] = (
     ("is_enabled_for", "`logger.isEnabledFor(DEBUG)` alone", ""),
     ("decode_model", "`decode_model(response, Server, ...)` on a detail body", ""),
     ("decode_direct", "prototype: `Decoder(vpsorg.Server).decode(body)` direct", "decode_model"),
-    ("decode_tuned", "prototype: the same fields, no `__post_init__`", "decode_direct"),
-    ("decode_postinit", "prototype: the same fields, the SDK's `__post_init__`", "decode_tuned"),
-    ("post_init", "`Server.__post_init__()` called alone", ""),
+    ("decode_tuned", "prototype: the same fields, `status` a plain str", "decode_direct"),
+    ("decode_postinit", "prototype: the same fields, the old `__post_init__`", "decode_tuned"),
     ("page_sdk", "page: `AsyncPaginator._decode` (structure_page, then ServerPage)", ""),
     ("page_direct", "prototype: `Decoder(vpsorg.ServerPage).decode`: one object", "page_sdk"),
     ("page_tuned", "prototype: page of Structs without `__post_init__`", "page_direct"),
@@ -139,7 +138,6 @@ async def _candidates(target: Target, n: int) -> None:
         paginator: Any = client.servers.list(page_size=50)
         origin = _pagination._origin(pipeline.base_url)
         results = list(page_decoder.decode(page.body).results)
-        server = decoder.decode(body)
         task = asyncio.current_task()
         connected: set[Any] = set()
         sdk_headers = dict(transport._headers)
@@ -218,7 +216,6 @@ async def _candidates(target: Target, n: int) -> None:
             "decode_direct": lambda: decoder.decode(body),
             "decode_tuned": lambda: tuned_decoder.decode(body),
             "decode_postinit": lambda: post_init_decoder.decode(body),
-            "post_init": server.__post_init__,
             "page_sdk": lambda: paginator._decode(page, page_url),
             "page_direct": lambda: page_decoder.decode(page.body),
             "page_tuned": lambda: tuned_page_decoder.decode(page.body),

@@ -76,15 +76,25 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
         fmt: Callable[[float], str],
         *,
         at_most: bool = False,
+        stretch: float | None = None,
     ) -> None:
-        ok = None if value is None else (value <= goal if at_most else value >= goal)
+        # ``goal`` is what passes (an issue's floor); ``stretch``, when given, is the
+        # issue's further goal, reported beside it.
+        def met(bound: float) -> bool | None:
+            return None if value is None else (value <= bound if at_most else value >= bound)
+
+        sign = "≤ " if at_most else "≥ "
+        shown_goal = sign + fmt(goal)
+        if stretch is not None:
+            shown_goal += f" (goal {sign}{fmt(stretch)})"
         out.append(
             {
                 "target": name,
                 "measured": value,
                 "shown": "not measured" if value is None else fmt(value),
-                "goal": ("≤ " if at_most else "≥ ") + fmt(goal),
-                "pass": ok,
+                "goal": shown_goal,
+                "pass": met(goal),
+                "stretch_pass": None if stretch is None else met(stretch),
             }
         )
 
@@ -94,16 +104,18 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
         0.90,
         _ratio3,
     )
-    # Issue 23: the SDK against hand-tuned aiohttp + msgspec (its floors; goals 0.95, 0.92).
+    # Issue 23: the SDK against hand-tuned aiohttp + msgspec, its floors and goals.
     for c, floor in ((h, 0.90), (1000, 0.88)):
-        row = _find(get, f"get/sdk_get_many/{c}")
-        if row is not None and row.get("ratio_tuned") is not None:
-            add(
-                f"AsyncClient get_many ÷ hand-tuned aiohttp, GET fan-out, concurrency {c}",
-                row["ratio_tuned"],
-                floor,
-                _ratio3,
-            )
+        for key, what in (("sdk_pool", "servers.get fan-out"), ("sdk_get_many", "get_many")):
+            row = _find(get, f"get/{key}/{c}")
+            if row is not None and row.get("ratio_tuned") is not None:
+                add(
+                    f"AsyncClient {what} ÷ hand-tuned aiohttp, GET fan-out, concurrency {c}",
+                    row["ratio_tuned"],
+                    floor,
+                    _ratio3,
+                    stretch=0.95,
+                )
     for row in lists:
         if row["key"] == f"list/sdk/{h}" and row.get("ratio_tuned") is not None:
             add(
@@ -111,6 +123,7 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
                 row["ratio_tuned"],
                 0.85,
                 _ratio3,
+                stretch=0.92,
             )
     for row in lists:
         if row["key"].startswith("list/sdk/"):
@@ -124,8 +137,9 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
     add(
         "Client sequential get ÷ sequential requests",
         _pair(blocking, "get/client_seq/1", "get/requests_seq/1"),
-        2.0,
+        2.5,
         _ratio3,
+        stretch=3.0,
     )
     add(
         "Client sequential get ÷ AsyncClient at concurrency 1",
@@ -155,7 +169,16 @@ def evaluate_targets(cases: dict[str, Any], headline: int) -> list[Row]:
             (r["peak_rss_mb"] for r in memory if r["shape"] == shape and r["items"] == biggest),
             None,
         )
-        add(f"{what} over {biggest:,} items: peak RSS", peak, 80.0, _mb, at_most=True)
+        # Issue 23: get_many keeping 100,000 servers, floor 120 MB, goal 80 MB.
+        floor, stretch = (120.0, 80.0) if shape == "pool_keep" else (80.0, None)
+        add(
+            f"{what} over {biggest:,} items: peak RSS",
+            peak,
+            floor,
+            _mb,
+            at_most=True,
+            stretch=stretch,
+        )
     per_item = [r["cpu_us_per_item"] for r in memory if r["shape"] == "pool_keep"]
     spread = _quotient(max(per_item), min(per_item)) if len(per_item) > 1 else None
     what = "get_many client CPU time per item, largest ÷ smallest over the sizes"
@@ -373,6 +396,8 @@ def render(result: dict[str, Any]) -> str:
     body = []
     for t in result["targets"]:
         verdict = "not measured" if t["pass"] is None else ("pass" if t["pass"] else "MISS")
+        if t["pass"] and t.get("stretch_pass") is False:
+            verdict = "pass (goal missed)"
         body.append([t["target"], t["shown"], t["goal"], verdict])
     lines += _table(["target", "measured", "goal", "result"], body)
     return "\n".join(lines) + "\n"
