@@ -36,7 +36,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 import attrs
 import cattrs
@@ -292,7 +292,6 @@ def _promote(value: Any) -> Any:
 
 #: The most distinct plans, images or locations one `SharedParts` keeps.
 _MAX_SHARED = 4096
-_astuple = msgspec.structs.astuple
 _set_field = msgspec.structs.force_setattr
 
 
@@ -303,47 +302,49 @@ class SharedParts:
     its own `Plan`, `OperatingSystem` and ``location`` string: some 490 of the ~1,120
     bytes a detail-view server takes. ``get_many`` passes every server it keeps through
     one of these, which swaps each part for an equal one seen before in the same call
-    (models are frozen, so sharing an equal part changes nothing a user can see). About
-    0.5 µs a server; ``python -m benchmarks`` case 5 measures the memory it saves.
-    Anything that is not a `Server` is returned as given.
+    (models are frozen, so sharing an equal part changes nothing a user can see). A part
+    is looked up by its id and shared only when it is equal in every field. About
+    1,100 instructions a server; ``python -m benchmarks`` case 5 measures the memory it
+    saves. Anything that is not a `Server` is returned as given.
     """
 
     __slots__ = ("_locations", "_plans", "_systems")
 
     def __init__(self) -> None:
-        self._plans: dict[tuple[Any, ...], Plan] = {}
-        self._systems: dict[tuple[Any, ...], OperatingSystem] = {}
+        self._plans: dict[int, Plan] = {}
+        self._systems: dict[int, OperatingSystem] = {}
         self._locations: dict[str, str] = {}
 
     def __call__(self, value: T) -> T:
         if type(value) is not Server:
             return value
-        server = cast("Server", value)
-        self._share(server, "plan", server.plan, self._plans)
-        self._share(server, "os", server.os, self._systems)
-        location = server.location
-        known = self._locations.get(location) if type(location) is str else location
-        if known is None:
-            if len(self._locations) < _MAX_SHARED:
-                self._locations[location] = location
-        elif known is not location:
-            _set_field(server, "location", known)
-        return value
-
-    @staticmethod
-    def _share(server: Server, name: str, part: Any, seen: dict[tuple[Any, ...], Any]) -> None:
-        if not isinstance(part, (Plan, OperatingSystem)):
-            return  # a user-built server may hold anything
-        key = (type(part), *_astuple(part))
+        server: Server = value  # type: ignore[assignment]  # (no cast: a call per server)
         try:
-            known = seen.get(key)
-        except TypeError:  # a user-built part holding something unhashable
-            return
-        if known is None:
-            if len(seen) < _MAX_SHARED:
-                seen[key] = part
-        elif known is not part:
-            _set_field(server, name, known)
+            plan, system, location = server.plan, server.os, server.location
+            if type(plan) is Plan:
+                known_plan = self._plans.get(plan.id)
+                if known_plan is None:
+                    if len(self._plans) < _MAX_SHARED:
+                        self._plans[plan.id] = plan
+                elif known_plan is not plan and known_plan == plan:
+                    _set_field(server, "plan", known_plan)
+            if type(system) is OperatingSystem:
+                known_system = self._systems.get(system.id)
+                if known_system is None:
+                    if len(self._systems) < _MAX_SHARED:
+                        self._systems[system.id] = system
+                elif known_system is not system and known_system == system:
+                    _set_field(server, "os", known_system)
+            if type(location) is str:
+                known_location = self._locations.get(location)
+                if known_location is None:
+                    if len(self._locations) < _MAX_SHARED:
+                        self._locations[location] = location
+                elif known_location is not location:
+                    _set_field(server, "location", known_location)
+        except TypeError:  # a user-built server whose part has an unhashable id
+            pass
+        return value
 
 
 # -- the detailed path: cattrs, only to explain a failure -------------------------------
