@@ -78,10 +78,6 @@ def shown(entry: Record) -> str:
 # ---------------------------------------------------------------- from a run
 
 
-def _ratio_rows(rows: list[Record]) -> dict[str, float]:
-    return {row["key"]: row["ratio"] for row in rows}
-
-
 def figures_of_run(result: Record) -> dict[str, tuple[float, str, str]]:
     """The quotable figures one ``python -m benchmarks`` result holds: key -> (value,
     unit, what). Cases the run skipped give nothing."""
@@ -89,24 +85,38 @@ def figures_of_run(result: Record) -> dict[str, tuple[float, str, str]]:
 
     cases = result["cases"]
     out: dict[str, tuple[float, str, str]] = {}
-    for key, ratio in _ratio_rows(cases["get_fanout"]).items():
-        _, client, concurrency = key.split("/")
+    for row in cases["get_fanout"]:
+        _, client, concurrency = row["key"].split("/")
         if client in ("sdk_get_many", "sdk_pool"):
             what = "get_many" if client == "sdk_get_many" else "get in a worker pool"
             out[f"get_fanout/{client}/{concurrency}"] = (
-                ratio,
+                row["ratio"],
                 "x",
                 f"AsyncClient {what}, GET fan-out at concurrency {concurrency}, ÷ raw aiohttp",
             )
-    for key, ratio in _ratio_rows(cases["list_pages"]).items():
-        _, client, concurrency = key.split("/")
+            if row.get("ratio_tuned") is not None:
+                out[f"get_fanout_tuned/{client}/{concurrency}"] = (
+                    row["ratio_tuned"],
+                    "x",
+                    f"AsyncClient {what}, GET fan-out at concurrency {concurrency}, "
+                    "÷ hand-tuned aiohttp + msgspec",
+                )
+    for row in cases["list_pages"]:
+        _, client, concurrency = row["key"].split("/")
         if client == "sdk":
             out[f"list_pages/{concurrency}"] = (
-                ratio,
+                row["ratio"],
                 "x",
                 f"list pages of 50 into Servers at concurrency {concurrency}, ÷ raw aiohttp "
                 "decoding into dicts",
             )
+            if row.get("ratio_tuned") is not None:
+                out[f"list_pages_tuned/{concurrency}"] = (
+                    row["ratio_tuned"],
+                    "x",
+                    f"list pages of 50 into Servers at concurrency {concurrency}, "
+                    "÷ hand-tuned aiohttp + msgspec into typed Structs",
+                )
     blocking = {row["key"]: row for row in cases["blocking"]}
     for name, top, bottom, what in (
         (
@@ -137,6 +147,11 @@ def figures_of_run(result: Record) -> dict[str, tuple[float, str, str]]:
             row["peak_rss_mb"] - row["baseline_rss_mb"],
             "MB",
             f"{row['what']}: peak RSS - RSS before the call",
+        )
+        out[f"{base}/cpu_per_item"] = (
+            row["cpu_us_per_item"],
+            "us",
+            f"{row['what']}: client CPU per item",
         )
     return out
 
