@@ -179,7 +179,8 @@ def test_shared_parts_makes_equal_plans_images_and_locations_one_object() -> Non
     # Anything else passes through untouched, a user-built odd part included.
     assert shared("x") == "x"
     odd = attrs.evolve(one, plan=["not", "a", "plan"])  # type: ignore[arg-type]
-    assert shared(odd).plan == ["not", "a", "plan"]
+    kept: object = shared(odd).plan
+    assert kept == ["not", "a", "plan"]
 
 
 async def test_get_many_keeps_servers_that_share_their_equal_parts(
