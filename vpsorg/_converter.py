@@ -295,6 +295,17 @@ _MAX_SHARED = 4096
 _set_field = msgspec.structs.force_setattr
 
 
+def _known(seen: dict[Any, Any], key: Any, part: Any) -> Any:
+    """The part seen before under ``key`` when it equals ``part``, else ``part`` itself
+    (recorded under ``key`` when nothing was, while ``seen`` has room)."""
+    known = seen.get(key)
+    if known is None:
+        if len(seen) < _MAX_SHARED:
+            seen[key] = part
+        return part
+    return known if known == part else part
+
+
 class SharedParts:
     """Makes the servers one bulk call keeps share their equal parts.
 
@@ -322,27 +333,18 @@ class SharedParts:
         server: Server = value  # type: ignore[assignment]  # (no cast: a call per server)
         try:
             plan, system, location = server.plan, server.os, server.location
-            if type(plan) is Plan:
-                known_plan = self._plans.get(plan.id)
-                if known_plan is None:
-                    if len(self._plans) < _MAX_SHARED:
-                        self._plans[plan.id] = plan
-                elif known_plan is not plan and known_plan == plan:
-                    _set_field(server, "plan", known_plan)
-            if type(system) is OperatingSystem:
-                known_system = self._systems.get(system.id)
-                if known_system is None:
-                    if len(self._systems) < _MAX_SHARED:
-                        self._systems[system.id] = system
-                elif known_system is not system and known_system == system:
-                    _set_field(server, "os", known_system)
-            if type(location) is str:
-                known_location = self._locations.get(location)
-                if known_location is None:
-                    if len(self._locations) < _MAX_SHARED:
-                        self._locations[location] = location
-                elif known_location is not location:
-                    _set_field(server, "location", known_location)
+            if type(plan) is Plan and (shared := _known(self._plans, plan.id, plan)) is not plan:
+                _set_field(server, "plan", shared)
+            if (
+                type(system) is OperatingSystem
+                and (shared := _known(self._systems, system.id, system)) is not system
+            ):
+                _set_field(server, "os", shared)
+            if (
+                type(location) is str
+                and (shared := _known(self._locations, location, location)) is not location
+            ):
+                _set_field(server, "location", shared)
         except TypeError:  # a user-built server whose part has an unhashable id
             pass
         return value
