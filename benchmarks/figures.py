@@ -78,6 +78,21 @@ def shown(entry: Record) -> str:
 # ---------------------------------------------------------------- from a run
 
 
+def _both_ratios(
+    out: dict[str, tuple[float, str, str]],
+    row: Record,
+    key: str,
+    raw: tuple[str, str],
+    tuned: tuple[str, str],
+    what: str,
+) -> None:
+    """A row's ratio to the idiomatic baseline and, when measured, to the hand-tuned one:
+    ``raw`` and ``tuned`` are each (the figure's key prefix, the baseline as named)."""
+    out[f"{raw[0]}/{key}"] = (row["ratio"], "x", f"{what}, ÷ {raw[1]}")
+    if row.get("ratio_tuned") is not None:
+        out[f"{tuned[0]}/{key}"] = (row["ratio_tuned"], "x", f"{what}, ÷ {tuned[1]}")
+
+
 def figures_of_run(result: Record) -> dict[str, tuple[float, str, str]]:
     """The quotable figures one ``python -m benchmarks`` result holds: key -> (value,
     unit, what). Cases the run skipped give nothing."""
@@ -89,34 +104,25 @@ def figures_of_run(result: Record) -> dict[str, tuple[float, str, str]]:
         _, client, concurrency = row["key"].split("/")
         if client in ("sdk_get_many", "sdk_pool"):
             what = "get_many" if client == "sdk_get_many" else "get in a worker pool"
-            out[f"get_fanout/{client}/{concurrency}"] = (
-                row["ratio"],
-                "x",
-                f"AsyncClient {what}, GET fan-out at concurrency {concurrency}, ÷ raw aiohttp",
+            _both_ratios(
+                out,
+                row,
+                f"{client}/{concurrency}",
+                ("get_fanout", "raw aiohttp"),
+                ("get_fanout_tuned", "hand-tuned aiohttp + msgspec"),
+                f"AsyncClient {what}, GET fan-out at concurrency {concurrency}",
             )
-            if row.get("ratio_tuned") is not None:
-                out[f"get_fanout_tuned/{client}/{concurrency}"] = (
-                    row["ratio_tuned"],
-                    "x",
-                    f"AsyncClient {what}, GET fan-out at concurrency {concurrency}, "
-                    "÷ hand-tuned aiohttp + msgspec",
-                )
     for row in cases["list_pages"]:
         _, client, concurrency = row["key"].split("/")
         if client == "sdk":
-            out[f"list_pages/{concurrency}"] = (
-                row["ratio"],
-                "x",
-                f"list pages of 50 into Servers at concurrency {concurrency}, ÷ raw aiohttp "
-                "decoding into dicts",
+            _both_ratios(
+                out,
+                row,
+                concurrency,
+                ("list_pages", "raw aiohttp decoding into dicts"),
+                ("list_pages_tuned", "hand-tuned aiohttp + msgspec into typed Structs"),
+                f"list pages of 50 into Servers at concurrency {concurrency}",
             )
-            if row.get("ratio_tuned") is not None:
-                out[f"list_pages_tuned/{concurrency}"] = (
-                    row["ratio_tuned"],
-                    "x",
-                    f"list pages of 50 into Servers at concurrency {concurrency}, "
-                    "÷ hand-tuned aiohttp + msgspec into typed Structs",
-                )
     blocking = {row["key"]: row for row in cases["blocking"]}
     for name, top, bottom, what in (
         (
