@@ -335,7 +335,12 @@ def test_close_from_another_thread_during_a_create_is_outcome_unknown(
     assert not isinstance(error, vpsorg.ConfigurationError)
     assert error.spec is not None and error.spec.name == "i6-close"
     assert error.request_sent is True
-    time.sleep(2.2)  # the simulator's handler finishes its delay (ground truth, not sync)
+    for _ in range(1000):  # the simulator's handler finishes its delay (bounded: 10 s)
+        if not vpsorg_simulator.in_flight:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the simulator kept handling the create for 10 s")
     assert len(made(vpsorg_simulator, "i6-close")) <= 1
 
 

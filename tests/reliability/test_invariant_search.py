@@ -138,9 +138,8 @@ def sim() -> Iterator[Simulator]:
 def quiesce(sim: Simulator) -> None:
     """Wait (bounded) until the simulator has finished every request it received: a
     request cut short on the client side may still be acting on the server side."""
-    app = sim._app
     for _ in range(2000):
-        if not sim._call(lambda: any(not task.done() for task in app._in_flight)):
+        if not sim.in_flight:
             return
         time.sleep(0.001)
     raise AssertionError("the simulator kept handling requests for 2 s")
@@ -541,8 +540,8 @@ class Search:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", vpsorg.VPSOrgDeprecationWarning)
                     run = blocking_operate(target, case)
-                if injector.late:
-                    time.sleep(0.5)  # the late commit lands (ground truth, not sync)
+                # The late commit lands: await it in the client's own loop.
+                client._runner.call(self._settle_late, injector)
                 self._judge_blocking(client, run, case)
 
     def _judge_blocking(self, client: vpsorg.Client, run: Run, case: Case) -> None:

@@ -181,6 +181,23 @@ async def test_servers_snapshots_are_detail_views_and_copies(sim: Simulator) -> 
     assert sim.count_by_name("nobody") == 0
 
 
+async def test_in_flight_counts_requests_still_being_handled(
+    sim: Simulator, http: aiohttp.ClientSession
+) -> None:
+    assert sim.in_flight == 0
+    sim.script(path="/api/v1/servers/12345/", delay=1.0)
+    slow = asyncio.ensure_future(call(http, "GET", sim.base_url + "servers/12345/"))
+    for _ in range(1000):  # bounded: 10 s
+        if sim.request_count:
+            break
+        await asyncio.sleep(0.01)
+    assert sim.in_flight == 1  # asleep in its scripted delay
+    status, _, _ = await call(http, "GET", sim.base_url + "servers/12346/")
+    assert status == 200 and sim.in_flight == 1  # the answered one is no longer counted
+    status, _, _ = await slow
+    assert status == 200 and sim.in_flight == 0
+
+
 async def test_many_concurrent_connections(sim: Simulator) -> None:
     headers = {"Authorization": f"Bearer {sim.token}"}
     connector = aiohttp.TCPConnector(limit=0)

@@ -113,6 +113,10 @@ class SimulatorApp:
         finally:
             self._in_flight.discard(task)
 
+    def in_flight(self) -> int:
+        """How many request handlers are still running."""
+        return sum(1 for task in self._in_flight if not task.done())
+
     async def cancel_in_flight(self) -> None:
         """Cancel handlers still running (e.g. sleeping through a delay) and await them.
 

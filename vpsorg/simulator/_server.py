@@ -165,6 +165,15 @@ class Simulator:
         """
         return self._call(lambda: dict(self._app.request_counts))
 
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled right now, one sleeping through a scripted delay included.
+
+        A request the client gave up on (a timeout, a cancelled task, a closed client) may
+        still be acting here: wait for this to reach 0 before judging what the server did.
+        """
+        return self._call(self._app.in_flight)
+
     # -- state -------------------------------------------------------------------------
 
     def servers(self) -> list[dict[str, Any]]:
