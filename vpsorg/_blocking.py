@@ -44,6 +44,7 @@ from typing_extensions import Self
 from ._async._client import AsyncClient
 from ._async._pagination import MAX_PAGES, AsyncServerList, unseen
 from ._runtime import LoopThread
+from ._secrets import PICKLE_REFUSAL
 from .models import Server, ServerPage
 
 __all__ = [
@@ -64,6 +65,11 @@ def _renamed_repr(name: str, obj: object) -> str:
     """``obj``'s repr, e.g. ``AsyncServers(base_url=...)``, under another class name."""
     _, paren, rest = repr(obj).partition("(")
     return f"{name}{paren}{rest}"
+
+
+def _refuse_pickle(self: object) -> tuple[object, ...]:
+    """``__reduce__`` of everything that holds a client's loop thread: say why not."""
+    raise TypeError(PICKLE_REFUSAL)
 
 
 class _Lifetime:
@@ -116,6 +122,8 @@ class BlockingClient:
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._async)
 
+    __reduce__ = _refuse_pickle
+
 
 class BlockingResource(Generic[R]):
     """What every generated blocking resource shares: its client's loop and its async twin."""
@@ -131,6 +139,8 @@ class BlockingResource(Generic[R]):
 
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._async)
+
+    __reduce__ = _refuse_pickle
 
 
 class _Page(Protocol[T_co]):
@@ -185,6 +195,8 @@ class Paginator(Iterator[T]):
 
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._listing)
+
+    __reduce__ = _refuse_pickle
 
     def __next__(self) -> T:
         if self._items is None:

@@ -258,9 +258,10 @@ def test_pickling_a_client_says_to_make_one_per_process() -> None:
     for make in (vpsorg.Client, vpsorg.AsyncClient):
         client = make(token=TOKEN, base_url="http://127.0.0.1:9/api/v1/")
         try:
-            with pytest.raises(TypeError, match="one client per process") as info:
-                pickle.dumps(client)
-            assert "pass server ids" in str(info.value)
+            for held in (client, client.servers, client.servers.list()):
+                with pytest.raises(TypeError, match="one client per process") as info:
+                    pickle.dumps(held)
+                assert "pass server ids" in str(info.value)
         finally:
             if isinstance(client, vpsorg.Client):
                 client.close()
