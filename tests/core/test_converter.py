@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import vpsorg
 from tests.conftest import DETAIL_12345, SUMMARY_12345
+from vpsorg import _converter
 from vpsorg._converter import (
     DecodeError,
     NotJSONError,
@@ -311,11 +312,22 @@ def test_what_the_fast_decoder_refuses_is_decoded_with_the_rules_on_every_path(
         assert server.created_at.tzinfo is not None and server.updated_at.tzinfo is not None
 
 
-def test_a_page_with_one_new_status_decodes_whole() -> None:
+def test_a_page_with_one_new_status_decodes_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     servers = [{**SUMMARY_12345, "id": i} for i in range(1, 6)]
     servers[2] = {**servers[2], **NEW}
+    lenient: list[object] = []  # the servers that took the lenient path
+    promote = _converter._promote
+
+    def watched(value: Any) -> Any:
+        if type(value) is _converter._lenient(Server):
+            lenient.append(value.id)
+        return promote(value)
+
+    monkeypatch.setattr(_converter, "_promote", watched)
     for body in ({"count": 5, "next": "https://x/?page=2", "results": servers}, servers):
+        lenient.clear()
         count, next_url, _, results = structure_page(json.dumps(body).encode(), Server)
+        assert lenient == [3]  # the refused server alone took the lenient path
         assert [s.id for s in results] == [1, 2, 3, 4, 5]
         assert all(type(s) is Server for s in results)
         assert [type(s.status) for s in results] == [ServerStatus] * 2 + [str] + [ServerStatus] * 2
