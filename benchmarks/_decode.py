@@ -90,6 +90,11 @@ DECODERS: dict[str, tuple[str, Callable[[bytes, bytes], Callable[[], object]], i
         lambda detail, _: _bind(structure_json, detail, vpsorg.Server),
         1,
     ),
+    "structure_json_new_status": (
+        "the same, for a server in a status vpsorg does not know (the lenient path)",
+        lambda detail, _: _bind(structure_json, _with_new_status(detail), vpsorg.Server),
+        1,
+    ),
     "structure_many": (
         "vpsorg structure_many(page of 50), per server",
         lambda _, page: _bind(structure_many, json_loads(page)["results"], vpsorg.Server),
@@ -124,10 +129,12 @@ DECODERS: dict[str, tuple[str, Callable[[bytes, bytes], Callable[[], object]], i
 }
 
 
-def _with_new_status(page: bytes) -> bytes:
-    """``page`` with its first server in a status the API may add later (``"migrating"``)."""
-    data = json_loads(page)
-    data["results"][0]["status"] = "migrating"
+def _with_new_status(body: bytes) -> bytes:
+    """A server's detail view, or the first server of a page, in a status the API may add
+    later (``"migrating"``)."""
+    data = json_loads(body)
+    server = data["results"][0] if "results" in data else data
+    server["status"] = "migrating"
     return msgspec.json.encode(data)
 
 
