@@ -67,9 +67,14 @@ def _renamed_repr(name: str, obj: object) -> str:
     return f"{name}{paren}{rest}"
 
 
-def _refuse_pickle(self: object) -> tuple[object, ...]:
-    """``__reduce__`` of everything that holds a client's loop thread: say why not."""
-    raise TypeError(PICKLE_REFUSAL)
+class _NotPicklable:
+    """Everything that holds a client's loop thread: pickling it says why not, and what
+    to do instead, rather than failing on a lock inside."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError(PICKLE_REFUSAL)
 
 
 class _Lifetime:
@@ -83,7 +88,7 @@ class _Lifetime:
         self.finalizer = weakref.finalize(self, runner.close, aclose)
 
 
-class BlockingClient:
+class BlockingClient(_NotPicklable):
     """What every generated blocking client shares: the loop thread, copies, closing.
 
     The generated subclass builds its [`AsyncClient`][vpsorg.AsyncClient] in the caller's thread
@@ -122,10 +127,8 @@ class BlockingClient:
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._async)
 
-    __reduce__ = _refuse_pickle
 
-
-class BlockingResource(Generic[R]):
+class BlockingResource(_NotPicklable, Generic[R]):
     """What every generated blocking resource shares: its client's loop and its async twin."""
 
     _lifetime: _Lifetime
@@ -139,8 +142,6 @@ class BlockingResource(Generic[R]):
 
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._async)
-
-    __reduce__ = _refuse_pickle
 
 
 class _Page(Protocol[T_co]):
@@ -165,7 +166,7 @@ async def _next_page(pages: AsyncIterator[R]) -> R | None:
         return None
 
 
-class Paginator(Iterator[T]):
+class Paginator(_NotPicklable, Iterator[T]):
     """The items of an async paginator, fetched one page at a time as you iterate.
 
     Examples:
@@ -195,8 +196,6 @@ class Paginator(Iterator[T]):
 
     def __repr__(self) -> str:
         return _renamed_repr(type(self).__name__, self._listing)
-
-    __reduce__ = _refuse_pickle
 
     def __next__(self) -> T:
         if self._items is None:
