@@ -2,8 +2,8 @@
 
 The baselines decode JSON with the library vpsorg itself picks (orjson when importable,
 else the standard library), so a ratio never measures two JSON parsers against each
-other. Async clients run on uvloop when it is importable, as a user with the
-``speedups`` extra would run them.
+other. Async clients run on uvloop when it is importable (a dependency of vpsorg on Linux
+and macOS), unless ``VPSORG_BENCH_LOOP=asyncio``.
 """
 
 from __future__ import annotations

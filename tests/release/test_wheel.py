@@ -126,6 +126,9 @@ def test_the_wheel_has_the_metadata_and_files_it_promises(dist: Dist) -> None:
     assert "Requires-Python: >=3.10" in metadata
     for extra in ("cli", "speedups", "dev", "docs"):
         assert f"Provides-Extra: {extra}" in metadata
+    # The blocking client's loop thread runs on uvloop wherever it installs (issue 23).
+    [uvloop] = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: uvloop")]
+    assert "extra ==" not in uvloop and "sys_platform != " in uvloop and "win32" in uvloop
     assert "Project-URL: Documentation" in metadata
     assert "vpsorg = vpsorg.cli:main" in entry_points
     assert "vpsorg = vpsorg.simulator.pytest_plugin" in entry_points
