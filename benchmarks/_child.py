@@ -137,6 +137,16 @@ def _speedups(args: argparse.Namespace, target: Target) -> dict[str, Any]:
         span = Span(args.server_pid)
         count = _env.run_async(workload(target, work, concurrency, span), timeout=args.timeout)  # type: ignore[operator]
         out[name] = {"rate": count / span.seconds, "client_cpu": span.cpu.client}
+    # The blocking client, whose own loop thread runs on uvloop when it can be imported,
+    # against requests (a fifth of the calls: it is that much slower).
+    blocking = {
+        "client_seq": (_workloads.client_get_sequential, ids),
+        "requests_seq": (_workloads.requests_sequential, ids[: max(1, len(ids) // 5)]),
+    }
+    for name, (run, work) in blocking.items():
+        span = Span(args.server_pid)
+        count = run(target, work, 1, span, timeout=args.timeout)
+        out[name] = {"rate": count / span.seconds, "client_cpu": span.cpu.client}
     detail, page = _decode.fetch_samples(target)
     out["decode_us"] = _decode.time_decoder("structure_json", detail, page, args.decode_iterations)
     return out

@@ -145,6 +145,8 @@ _SPEEDUP_WORKLOADS = (
     ("aiohttp_get", "raw aiohttp GET, concurrency 100", "calls/s"),
     ("sdk_list", "AsyncClient list pages, concurrency 10", "pages/s"),
     ("aiohttp_list", "raw aiohttp list pages, concurrency 10", "pages/s"),
+    ("client_seq", "blocking Client get, sequential", "calls/s"),
+    ("requests_seq", "requests get, sequential", "calls/s"),
 )
 
 
@@ -177,6 +179,7 @@ def run_speedups(
     for sdk, raw, what in (
         ("sdk_get_many", "aiohttp_get", "AsyncClient ÷ raw aiohttp, GET concurrency 100"),
         ("sdk_list", "aiohttp_list", "AsyncClient ÷ raw aiohttp, list pages concurrency 10"),
+        ("client_seq", "requests_seq", "blocking Client ÷ requests, sequential"),
     ):
         w = [median_ratio(rates([r], sdk), rates([r], raw)) for r in with_]
         wo = [median_ratio(rates([r], sdk), rates([r], raw)) for r in without]

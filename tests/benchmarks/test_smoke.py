@@ -119,6 +119,8 @@ def test_decode_memory_and_speedups_have_numbers(report: dict[str, Any]) -> None
     assert "orjson" not in speedups["without"]["json"]
     for row in speedups["rows"]:
         _numbers(row, ("with", "without", "without_over_with"))
+    keys = {row["key"] for row in speedups["rows"]}
+    assert {"client_seq", "requests_seq", "client_seq_ratio"} <= keys
 
 
 def test_every_target_is_listed(report: dict[str, Any]) -> None:
@@ -170,6 +172,14 @@ def test_layers_diagnostic_runs() -> None:
     out = _diagnostic("layers", "--calls", "200")
     assert "servers.get_many" in out
     assert "hand-off" in out
+
+
+def test_blocking_loop_diagnostic_compares_uvloop_and_asyncio() -> None:
+    out = _diagnostic("blocking_loop", "--calls", "40")
+    lines = out.splitlines()
+    rows = lines[lines.index("|---|---|---|---|") + 1 :]
+    assert [row.split(" | ")[0] for row in rows] == ["| uvloop", "| asyncio"], out
+    assert all(row.endswith("x |") for row in rows), out
 
 
 def test_list_layers_diagnostic_runs() -> None:
