@@ -286,7 +286,7 @@ def _lenient(type_: Any) -> Any:
     if isinstance(type_, type) and issubclass(type_, Model):
         fields = msgspec.structs.fields(type_)
         types_ = [_lenient(accepted_type(field.type)) for field in fields]
-        if all(new is field.type for new, field in zip(types_, fields, strict=True)):
+        if all(new == field.type for new, field in zip(types_, fields, strict=True)):
             return type_
         twin = msgspec.defstruct(
             f"Lenient{type_.__name__}",
@@ -328,8 +328,6 @@ def _promote(value: Any) -> Any:
         return real(**fields)
     if type(value) is list:
         return [_promote(item) for item in value]
-    if type(value) is Page:
-        return Page(_promote(value.results), value.count, value.next, value.previous)
     return value
 
 
