@@ -113,9 +113,12 @@ class SimulatorApp:
         finally:
             self._in_flight.discard(task)
 
+    def _running(self) -> list[asyncio.Task[object]]:
+        return [task for task in self._in_flight if not task.done()]
+
     def in_flight(self) -> int:
         """How many request handlers are still running."""
-        return sum(1 for task in self._in_flight if not task.done())
+        return len(self._running())
 
     async def cancel_in_flight(self) -> None:
         """Cancel handlers still running (e.g. sleeping through a delay) and await them.
@@ -123,7 +126,7 @@ class SimulatorApp:
         aiohttp's shutdown cancels them without waiting; awaiting them here means no
         task is left pending when the event loop closes.
         """
-        pending = [task for task in self._in_flight if not task.done()]
+        pending = self._running()
         for task in pending:
             task.cancel()
         if pending:
