@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import vpsorg
+from tests.reliability._sim import made, quiesce
 from vpsorg import _deprecation
 from vpsorg._async._transport import AiohttpTransport, Response
 from vpsorg._config import Timeout, resolve_config
@@ -43,11 +44,6 @@ async def client(vpsorg_simulator: Simulator) -> AsyncIterator[vpsorg.AsyncClien
         token=vpsorg_simulator.token, base_url=vpsorg_simulator.base_url, retry=FAST
     ) as client:
         yield client
-
-
-def made(sim: Simulator, name: str) -> list[int]:
-    """The ids of the servers called ``name`` that the simulator really has."""
-    return [server["id"] for server in sim.servers() if server["name"] == name]
 
 
 def next_body(sim: Simulator, name: str, **changes: Any) -> dict[str, Any]:
@@ -335,12 +331,7 @@ def test_close_from_another_thread_during_a_create_is_outcome_unknown(
     assert not isinstance(error, vpsorg.ConfigurationError)
     assert error.spec is not None and error.spec.name == "i6-close"
     assert error.request_sent is True
-    for _ in range(1000):  # the simulator's handler finishes its delay (bounded: 10 s)
-        if not vpsorg_simulator.in_flight:
-            break
-        time.sleep(0.01)
-    else:
-        raise AssertionError("the simulator kept handling the create for 10 s")
+    quiesce(vpsorg_simulator, seconds=10)  # the simulator's handler finishes its delay
     assert len(made(vpsorg_simulator, "i6-close")) <= 1
 
 

@@ -53,6 +53,7 @@ import pytest
 
 import vpsorg
 from tests.leaks import assert_no_secret
+from tests.reliability._sim import made, quiesce
 from vpsorg import _deprecation
 from vpsorg._async._transport import Response
 from vpsorg._config import Timeout
@@ -133,20 +134,6 @@ def sim() -> Iterator[Simulator]:
     """A simulator whose servers stay in transition: a reboot stays visible."""
     with serve_in_thread(token=TOKEN, provision_delay=3600, action_delay=3600) as sim:
         yield sim
-
-
-def quiesce(sim: Simulator) -> None:
-    """Wait (bounded) until the simulator has finished every request it received: a
-    request cut short on the client side may still be acting on the server side."""
-    for _ in range(2000):
-        if not sim.in_flight:
-            return
-        time.sleep(0.001)
-    raise AssertionError("the simulator kept handling requests for 2 s")
-
-
-def made(sim: Simulator, name: str) -> list[int]:
-    return [server["id"] for server in sim.servers() if server["name"] == name]
 
 
 def rebooted(sim: Simulator, server_id: int) -> bool:
